@@ -1,0 +1,160 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/user"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/cjsm/cjsm/internal/config"
+	"github.com/cjsm/cjsm/internal/directory"
+	"github.com/cjsm/cjsm/internal/store"
+)
+
+const adminUsage = `Usage: cjsm admin [--config FILE] NOUN VERB [flags] [arguments]
+
+Operator commands. Each change is written to the audit trail as operator:<your user name>.
+
+  org        create | list | show | update | remove      organisations
+  domain     add | list | verify | remove                 an organisation's gateway domains
+  person     create | list | show | update | remove      people
+  group      create | list | show | update | remove | member-set | member-remove
+  list       create | list | show | update | remove | member-add | member-remove
+  trusted    create | list | show | update | remove      trusted secure domains
+  connector  create | list                               gateway connectors
+  audit      verify | list                               the audit trail
+  blobs      check                                       blob store against the rows that refer to it
+  dataset    load                                        generate and load the national dataset
+
+Run cjsm admin NOUN VERB --help for a verb's flags.
+`
+
+// adminEnv is what every admin verb gets.
+type adminEnv struct {
+	ctx    context.Context
+	cfg    config.Config
+	st     *store.Store
+	dir    *directory.Service
+	actor  directory.Actor
+	stdout io.Writer
+	stderr io.Writer
+}
+
+type adminVerb func(env *adminEnv, args []string) error
+
+var adminCommands = map[string]map[string]adminVerb{}
+
+func register(noun, verb string, fn adminVerb) {
+	if adminCommands[noun] == nil {
+		adminCommands[noun] = map[string]adminVerb{}
+	}
+	adminCommands[noun][verb] = fn
+}
+
+func cmdAdmin(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("admin", flag.ContinueOnError)
+	path := fs.String("config", os.Getenv("CJSM_CONFIG"), "configuration file (default $CJSM_CONFIG)")
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			fmt.Fprint(stdout, adminUsage)
+			return nil
+		}
+		return usagef("admin: %v", err)
+	}
+	rest := fs.Args()
+	if len(rest) == 0 || rest[0] == "help" {
+		fmt.Fprint(stdout, adminUsage)
+		return nil
+	}
+	verbs, ok := adminCommands[rest[0]]
+	if !ok {
+		return usagef("admin: unknown noun %q; run cjsm admin --help for the list", rest[0])
+	}
+	if len(rest) < 2 {
+		return usagef("admin %s: give a verb: %s", rest[0], verbList(verbs))
+	}
+	fn, ok := verbs[rest[1]]
+	if !ok {
+		return usagef("admin %s: unknown verb %q; use one of %s", rest[0], rest[1], verbList(verbs))
+	}
+	cfg, err := config.Load(*path)
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	st, err := store.Open(ctx, cfg.Store.DSN)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	env := &adminEnv{ctx: ctx, cfg: cfg, st: st, dir: directory.New(st, cfg.CommunitySuffix),
+		actor: directory.Actor{Name: "operator:" + currentUser(), Source: "cli"},
+		stdout: stdout, stderr: stderr}
+	return fn(env, rest[2:])
+}
+
+func verbList(verbs map[string]adminVerb) string {
+	var names []string
+	for _, v := range []string{"create", "add", "list", "show", "update", "verify", "remove",
+		"member-set", "member-add", "member-remove", "check", "load"} {
+		if verbs[v] != nil {
+			names = append(names, v)
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
+func currentUser() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	return "unknown"
+}
+
+// table writes rows aligned in columns.
+func table(w io.Writer, header []string, rows [][]string) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, strings.Join(header, "\t"))
+	for _, r := range rows {
+		fmt.Fprintln(tw, strings.Join(r, "\t"))
+	}
+	tw.Flush()
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// stringFlag is a string flag that records whether it was given, so that update commands
+// can tell "set to empty" from "leave alone".
+type stringFlag struct {
+	value string
+	set   bool
+}
+
+func (f *stringFlag) String() string     { return f.value }
+func (f *stringFlag) Set(v string) error { f.value, f.set = v, true; return nil }
+
+func (f *stringFlag) ptr() *string {
+	if !f.set {
+		return nil
+	}
+	v := f.value
+	return &v
+}
+
+// oneArg checks that exactly one positional argument was given.
+func oneArg(verb string, args []string, what string) (string, error) {
+	if len(args) != 1 {
+		return "", usagef("%s: give exactly one %s (got %d arguments)", verb, what, len(args))
+	}
+	return args[0], nil
+}

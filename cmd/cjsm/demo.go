@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"syscall"
+
+	"github.com/cjsm/cjsm/internal/config"
+	"github.com/cjsm/cjsm/internal/demo"
+	"github.com/cjsm/cjsm/internal/node"
+)
+
+// demoInfo is the content of DIR/demo.json, which scripts read to drive the demo.
+type demoInfo struct {
+	Listeners map[string]string `json:"-"`
+	CACert    string            `json:"ca_cert"`
+	Config    string            `json:"config"`
+	Accounts  []demo.Account    `json:"accounts"`
+}
+
+// MarshalJSON puts each listener's address under its own top-level key (smtp, submission,
+// submissions, http), beside ca_cert, config and accounts.
+func (d demoInfo) MarshalJSON() ([]byte, error) {
+	m := map[string]any{"ca_cert": d.CACert, "config": d.Config, "accounts": d.Accounts}
+	for k, v := range d.Listeners {
+		m[k] = v
+	}
+	return json.Marshal(m)
+}
+
+func cmdDemo(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	dir := fs.String("dir", "demo", "directory for the demo's configuration, certificates and store; reused when it exists")
+	setupOnly := fs.Bool("setup-only", false, "prepare the directory and exit without serving")
+	fs.Usage = func() {
+		fmt.Fprintln(os.Stdout, "Usage: cjsm demo [--dir DIR] [--setup-only]")
+		fmt.Fprintln(os.Stdout, "\nCreates a demo community in DIR (or reuses it) and runs it with every")
+		fmt.Fprintln(os.Stdout, "listener on a free loopback port, until Ctrl-C. DIR/demo.json lists the")
+		fmt.Fprintln(os.Stdout, "addresses, the CA certificate and the demo accounts.")
+		fs.SetOutput(os.Stdout)
+		fs.PrintDefaults()
+	}
+	if _, err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	fmt.Fprintf(stdout, "preparing demo in %s …\n", *dir)
+	d, err := demo.Setup(ctx, *dir)
+	if err != nil {
+		return err
+	}
+	if *setupOnly {
+		fmt.Fprintf(stdout, "demo prepared; run it with: cjsm demo --dir %s\n", *dir)
+		return nil
+	}
+	cfg, err := config.Load(d.ConfigPath)
+	if err != nil {
+		return err
+	}
+	jsonPath := filepath.Join(d.Dir, "demo.json")
+	return serve(ctx, cfg, stderr, func(n *node.Node) error {
+		info := demoInfo{Listeners: n.Addrs(), CACert: d.CACert, Config: d.ConfigPath, Accounts: d.Accounts}
+		b, err := json.MarshalIndent(info, "", "  ")
+		if err != nil {
+			return err
+		}
+		tmp := jsonPath + ".tmp"
+		if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
+			return err
+		}
+		if err := os.Rename(tmp, jsonPath); err != nil {
+			return err
+		}
+		printDemo(stdout, d, info, jsonPath)
+		return nil
+	})
+}
+
+func printDemo(w io.Writer, d *demo.Demo, info demoInfo, jsonPath string) {
+	fmt.Fprintf(w, "\ncjsm demo is running. Stop it with Ctrl-C.\n\n")
+	var names []string
+	for k := range info.Listeners {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		fmt.Fprintf(w, "  %-12s %s\n", k, info.Listeners[k])
+	}
+	fmt.Fprintf(w, "\n  CA certificate  %s\n  configuration   %s\n  details (JSON)  %s\n\n", d.CACert, d.ConfigPath, jsonPath)
+	fmt.Fprintf(w, "Demo accounts (passwords are in %s):\n", jsonPath)
+	for _, a := range d.Accounts {
+		fmt.Fprintf(w, "  %-48s %-10s %s\n", a.Address, a.Role, a.Organisation)
+	}
+	fmt.Fprintf(w, "\nTry: curl http://%s/healthz\n", info.Listeners["http"])
+	fmt.Fprintf(w, "     cjsm admin --config %s person list\n", d.ConfigPath)
+}

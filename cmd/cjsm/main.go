@@ -1,0 +1,122 @@
+// Command cjsm runs and administers Cross Justice Secure Mail.
+//
+//	cjsm serve --config FILE     run every listener of one node
+//	cjsm demo --dir DIR          create (or reuse) a demo community in DIR and serve it
+//	cjsm admin --config FILE …   operator commands
+//	cjsm version                 print the version
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+// usageError is a command-line mistake: it exits with status 2 after the message.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
+const topUsage = `cjsm — Cross Justice Secure Mail
+
+Usage:
+  cjsm serve --config FILE     run a node (cjsm serve --help lists every option)
+  cjsm demo --dir DIR          create or reuse a demo community in DIR and run it
+  cjsm admin --config FILE …   operator commands (cjsm admin --help)
+  cjsm config reference        print the configuration reference (docs/configuration.md)
+  cjsm version                 print the version
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, topUsage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "serve":
+		err = cmdServe(args[1:], stdout, stderr)
+	case "demo":
+		err = cmdDemo(args[1:], stdout, stderr)
+	case "admin":
+		err = cmdAdmin(args[1:], stdout, stderr)
+	case "config":
+		err = cmdConfig(args[1:], stdout)
+	case "version", "--version":
+		fmt.Fprintf(stdout, "cjsm %s\n", version)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, topUsage)
+	default:
+		err = usagef("unknown command %q; run cjsm --help for the list", args[0])
+	}
+	return exitCode(err, stderr)
+}
+
+func exitCode(err error, stderr io.Writer) int {
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	fmt.Fprintf(stderr, "cjsm: %v\n", err)
+	var ue usageError
+	if errors.As(err, &ue) || isInputError(err) {
+		return 2
+	}
+	return 1
+}
+
+// parseFlags parses flags that may appear before, between or after positional arguments, so
+// that `cjsm admin person show jane@x --json` and `… --json jane@x` both work.
+func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
+	fs.SetOutput(io.Discard)
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fs.SetOutput(os.Stdout)
+				fs.Usage()
+				return nil, flag.ErrHelp
+			}
+			return nil, usagef("%s: %v (run with --help for the options)", fs.Name(), err)
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return positional, nil
+		}
+		if args[0] == "--" {
+			return append(positional, args[1:]...), nil
+		}
+		positional = append(positional, args[0])
+		args = args[1:]
+	}
+}
+
+func cmdConfig(args []string, stdout io.Writer) error {
+	if len(args) != 1 || args[0] != "reference" {
+		return usagef("use: cjsm config reference")
+	}
+	fmt.Fprint(stdout, configReference())
+	return nil
+}
+
+// joinNonEmpty joins the non-empty parts with sep.
+func joinNonEmpty(sep string, parts ...string) string {
+	var out []string
+	for _, p := range parts {
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	return strings.Join(out, sep)
+}

@@ -1,0 +1,208 @@
+// Package node wires one cjsm process: it opens the stores, checks them, and runs every
+// listener and background worker named in the configuration until it is stopped.
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/cjsm/cjsm/internal/blob"
+	"github.com/cjsm/cjsm/internal/config"
+	"github.com/cjsm/cjsm/internal/directory"
+	"github.com/cjsm/cjsm/internal/httpserver"
+	"github.com/cjsm/cjsm/internal/store"
+)
+
+// Node is a running cjsm process.
+type Node struct {
+	Config    config.Config
+	Store     *store.Store
+	Blobs     *blob.Store
+	Directory *directory.Service
+	Log       *slog.Logger
+
+	mu        sync.Mutex
+	addrs     map[string]string
+	stoppers  []func(context.Context) error
+	serveErrs chan error
+	wg        sync.WaitGroup
+}
+
+// Open opens the stores named by cfg, applies migrations and checks the blob store against
+// the rows that refer to it. It starts no listener.
+func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Node, error) {
+	st, err := store.Open(ctx, cfg.Store.DSN)
+	if err != nil {
+		return nil, err
+	}
+	blobs, err := blob.Open(filepath.Join(cfg.DataDir, "blobs"))
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	n := &Node{Config: cfg, Store: st, Blobs: blobs, Log: logger,
+		Directory: directory.New(st, cfg.CommunitySuffix),
+		addrs:     map[string]string{}, serveErrs: make(chan error, 16)}
+	if err := n.CheckBlobs(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return n, nil
+}
+
+// CheckBlobs compares the blob store with the store's references and logs what it finds.
+// Orphaned blobs (written, but the transaction that would refer to them never committed) are
+// reported and kept; a referenced blob that is missing is an error, since a message is lost.
+func (n *Node) CheckBlobs(ctx context.Context) error {
+	refs, err := n.Store.BlobReferences(ctx)
+	if err != nil {
+		return fmt.Errorf("blob check: read references: %w", err)
+	}
+	rep, err := n.Blobs.Check(refs, false)
+	if err != nil {
+		return err
+	}
+	n.Log.Info("blob store checked", "blobs", rep.Blobs, "referenced", rep.Referenced,
+		"orphans", len(rep.Orphans), "missing", len(rep.Missing), "temp_files_removed", rep.TempFiles)
+	for _, k := range rep.Orphans {
+		n.Log.Warn("orphaned blob: no row refers to it", "blob", k)
+	}
+	for _, k := range rep.Missing {
+		n.Log.Error("missing blob: a row refers to it but the file is gone", "blob", k)
+	}
+	return nil
+}
+
+// Start opens every configured listener and starts serving. Addresses with port 0 get a free
+// port; Addrs reports what was bound.
+func (n *Node) Start(ctx context.Context) error {
+	if addr := n.Config.Listen.HTTP; addr != "" {
+		h := httpserver.New(n.ready, n.Log.With("listener", "http"))
+		l, err := n.listen("http", addr)
+		if err != nil {
+			return err
+		}
+		n.serve("http", func() error { return h.Serve(l) }, h.Shutdown)
+	}
+	for _, starter := range starters {
+		if err := starter(ctx, n); err != nil {
+			n.Shutdown(context.Background())
+			return err
+		}
+	}
+	return nil
+}
+
+// starters are the other components' start functions, registered in this package's other
+// files, so that Start stays readable as listeners are added.
+var starters []func(context.Context, *Node) error
+
+func (n *Node) listen(name, addr string) (net.Listener, error) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen.%s %q: %w; choose a free port or turn the listener off with \"\"", name, addr, err)
+	}
+	n.mu.Lock()
+	n.addrs[name] = l.Addr().String()
+	n.mu.Unlock()
+	n.Log.Info("listening", "listener", name, "addr", l.Addr().String())
+	return l, nil
+}
+
+// serve runs fn in the background and registers stop for Shutdown.
+func (n *Node) serve(name string, fn func() error, stop func(context.Context) error) {
+	n.mu.Lock()
+	n.stoppers = append(n.stoppers, stop)
+	n.mu.Unlock()
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		if err := fn(); err != nil {
+			n.Log.Error("listener stopped", "listener", name, "err", err)
+			n.serveErrs <- fmt.Errorf("%s: %w", name, err)
+		}
+	}()
+}
+
+// Addrs returns the bound address of each listener by name.
+func (n *Node) Addrs() map[string]string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	out := make(map[string]string, len(n.addrs))
+	for k, v := range n.addrs {
+		out[k] = v
+	}
+	return out
+}
+
+// Wait blocks until ctx ends or a listener fails.
+func (n *Node) Wait(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		return nil
+	case err := <-n.serveErrs:
+		return err
+	}
+}
+
+// Shutdown stops accepting, lets work in progress finish until ctx ends, and closes the
+// stores.
+func (n *Node) Shutdown(ctx context.Context) error {
+	n.mu.Lock()
+	stoppers := n.stoppers
+	n.stoppers = nil
+	n.mu.Unlock()
+	var errs []error
+	for i := len(stoppers) - 1; i >= 0; i-- {
+		if err := stoppers[i](ctx); err != nil && !errors.Is(err, context.Canceled) {
+			errs = append(errs, err)
+		}
+	}
+	done := make(chan struct{})
+	go func() { n.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		errs = append(errs, fmt.Errorf("shutdown: gave up waiting: %w", ctx.Err()))
+	}
+	errs = append(errs, n.Store.Close())
+	return errors.Join(errs...)
+}
+
+// ready is the /readyz check: the store answers and its schema is the one this build uses.
+func (n *Node) ready(ctx context.Context) error {
+	if err := n.Store.Ping(ctx); err != nil {
+		return fmt.Errorf("store unreachable: %w", err)
+	}
+	v, err := n.Store.CurrentVersion(ctx)
+	if err != nil {
+		return err
+	}
+	if v != store.SchemaVersion() {
+		return fmt.Errorf("store schema is version %d, this build needs %d", v, store.SchemaVersion())
+	}
+	return nil
+}
+
+// NewLogger returns the process logger for cfg.
+func NewLogger(cfg config.Config, w interface{ Write([]byte) (int, error) }) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.Log.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Log.Format == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// shutdownGrace bounds how long SIGTERM waits for work in progress.
+const shutdownGrace = 30 * time.Second
+
+// ShutdownGrace returns how long a stop waits for work in progress.
+func ShutdownGrace() time.Duration { return shutdownGrace }
