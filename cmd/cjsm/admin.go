@@ -29,6 +29,8 @@ Operator commands. Each change is written to the audit trail as operator:<your u
   connector  create | list                               gateway connectors
   audit      verify | list                               the audit trail
   blobs      check                                       blob store against the rows that refer to it
+  queue      list | show | retry | return | delete        the delivery queue
+  trace      [ID] [--sender A] [--recipient A] [--since T]  tracking events of messages
   dataset    load                                        generate and load the national dataset
 
 Run cjsm admin NOUN VERB --help for a verb's flags.
@@ -72,6 +74,10 @@ func cmdAdmin(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprint(stdout, adminUsage)
 		return nil
 	}
+	if rest[0] == "trace" && (len(rest) == 1 || rest[1] != "search") {
+		// `cjsm admin trace ID` reads better than `trace search ID`; both work.
+		rest = append([]string{"trace", "search"}, rest[1:]...)
+	}
 	verbs, ok := adminCommands[rest[0]]
 	if !ok {
 		return usagef("admin: unknown noun %q; run cjsm admin --help for the list", rest[0])
@@ -94,7 +100,7 @@ func cmdAdmin(args []string, stdout, stderr io.Writer) error {
 	}
 	defer st.Close()
 	env := &adminEnv{ctx: ctx, cfg: cfg, st: st, dir: directory.New(st, cfg.CommunitySuffix),
-		actor: directory.Actor{Name: "operator:" + currentUser(), Source: "cli"},
+		actor:  directory.Actor{Name: "operator:" + currentUser(), Source: "cli"},
 		stdout: stdout, stderr: stderr}
 	return fn(env, rest[2:])
 }
@@ -102,7 +108,8 @@ func cmdAdmin(args []string, stdout, stderr io.Writer) error {
 func verbList(verbs map[string]adminVerb) string {
 	var names []string
 	for _, v := range []string{"create", "add", "list", "show", "update", "verify", "remove",
-		"member-set", "member-add", "member-remove", "check", "load"} {
+		"member-set", "member-add", "member-remove", "check", "load", "search", "retry",
+		"return", "delete"} {
 		if verbs[v] != nil {
 			names = append(names, v)
 		}

@@ -33,7 +33,10 @@ func orgCreate(env *adminEnv, args []string) error {
 	fs.StringVar(&in.Postcode, "postcode", "", "postcode")
 	fs.StringVar(&in.SignatoryName, "signatory-name", "", "name of the person who signs the terms")
 	fs.StringVar(&in.SignatoryEmail, "signatory-email", "", "address of the signatory")
-	fs.Usage = func() { fmt.Println("Usage: cjsm admin org create --kind gateway|hosted [flags] NAME"); fs.PrintDefaults() }
+	fs.Usage = func() {
+		fmt.Println("Usage: cjsm admin org create --kind gateway|hosted [flags] NAME")
+		fs.PrintDefaults()
+	}
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err

@@ -6,10 +6,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"syscall"
 
 	"github.com/cjsm/cjsm/internal/config"
@@ -23,12 +25,14 @@ type demoInfo struct {
 	CACert    string            `json:"ca_cert"`
 	Config    string            `json:"config"`
 	Accounts  []demo.Account    `json:"accounts"`
+	Received  string            `json:"received"`
 }
 
 // MarshalJSON puts each listener's address under its own top-level key (smtp, submission,
 // submissions, http), beside ca_cert, config and accounts.
 func (d demoInfo) MarshalJSON() ([]byte, error) {
-	m := map[string]any{"ca_cert": d.CACert, "config": d.Config, "accounts": d.Accounts}
+	m := map[string]any{"ca_cert": d.CACert, "config": d.Config, "accounts": d.Accounts,
+		"received": d.Received}
 	for k, v := range d.Listeners {
 		m[k] = v
 	}
@@ -65,9 +69,22 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	logger := node.NewLogger(cfg, stderr)
+	peers, err := d.StartPeers(logger.With("component", "demo-peers"))
+	if err != nil {
+		return err
+	}
+	defer peers.Close()
+	cfg.DNS.Resolver = peers.DNSAddr
+	_, peerPort, _ := net.SplitHostPort(peers.SMTPAddr)
 	jsonPath := filepath.Join(d.Dir, "demo.json")
-	return serve(ctx, cfg, stderr, func(n *node.Node) error {
-		info := demoInfo{Listeners: n.Addrs(), CACert: d.CACert, Config: d.ConfigPath, Accounts: d.Accounts}
+	prepare := func(n *node.Node) { n.DeliveryPort, _ = strconv.Atoi(peerPort) }
+	return serve(ctx, cfg, stderr, prepare, func(n *node.Node) error {
+		listeners := n.Addrs()
+		listeners["dns"] = peers.DNSAddr
+		listeners["outside_mx"] = peers.SMTPAddr
+		info := demoInfo{Listeners: listeners, CACert: d.CACert, Config: d.ConfigPath, Accounts: d.Accounts,
+			Received: filepath.Join(d.Dir, "received")}
 		b, err := json.MarshalIndent(info, "", "  ")
 		if err != nil {
 			return err
@@ -99,6 +116,8 @@ func printDemo(w io.Writer, d *demo.Demo, info demoInfo, jsonPath string) {
 	for _, a := range d.Accounts {
 		fmt.Fprintf(w, "  %-48s %-10s %s\n", a.Address, a.Role, a.Organisation)
 	}
+	fmt.Fprintf(w, "\nMail to kent.police.test (a trusted domain) and to the law firm's people is\n")
+	fmt.Fprintf(w, "received by the demo's outside server and written to %s/<domain>/.\n", info.Received)
 	fmt.Fprintf(w, "\nTry: curl http://%s/healthz\n", info.Listeners["http"])
 	fmt.Fprintf(w, "     cjsm admin --config %s person list\n", d.ConfigPath)
 }

@@ -50,16 +50,19 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	return serve(ctx, cfg, stderr, nil)
+	return serve(ctx, cfg, stderr, nil, nil)
 }
 
-// serve runs a node until ctx ends. started, when not nil, is called once every listener is
-// bound.
-func serve(ctx context.Context, cfg config.Config, logOut io.Writer, started func(*node.Node) error) error {
+// serve runs a node until ctx ends. prepare, when not nil, is called before the listeners
+// start; started, when not nil, once every listener is bound.
+func serve(ctx context.Context, cfg config.Config, logOut io.Writer, prepare func(*node.Node), started func(*node.Node) error) error {
 	logger := node.NewLogger(cfg, logOut)
 	n, err := node.Open(ctx, cfg, logger)
 	if err != nil {
 		return err
+	}
+	if prepare != nil {
+		prepare(n)
 	}
 	if err := n.Start(ctx); err != nil {
 		n.Shutdown(context.Background())

@@ -144,8 +144,9 @@ func checkAddressInput(s string) *failure {
 // ParsePath parses a reverse-path or forward-path as MAIL FROM and RCPT TO
 // carry it (RFC 5321 section 4.1.2): a mailbox in angle brackets. The null
 // path "<>" returns the zero Address and a nil error. A source route, as in
-// "<@relay.example:jane@firm.example>", is dropped after a check of its form
-// because RFC 5321 section 4.1.1.3 tells servers to ignore it. The special
+// "<@relay.example:jane@firm.example>", is dropped after a check of its form,
+// because RFC 5321 section 4.1.1.3 has servers accept source routes and
+// ignore them. The special
 // recipient "<Postmaster>" has no domain, so it is rejected here and left to
 // the caller. Errors are *Error values with Kind "path".
 func ParsePath(s string) (Address, error) {
@@ -193,9 +194,9 @@ func dropSourceRoute(s string) (string, *failure) {
 
 // Normalize parses s and returns its canonical form: the domain in lower-case
 // A-labels, the local part exactly as given. The local part keeps its case
-// because RFC 5321 section 2.4 says a receiving system may treat it as
-// case-sensitive, and a gateway-connected organisation's own mail system
-// receives it. Use Key to compare addresses.
+// because RFC 5321 section 2.4 allows the receiving system to treat it as
+// case-sensitive, and for a gateway user that system is the organisation's
+// own. Use Key to compare addresses.
 func Normalize(s string) (string, error) {
 	a, err := Parse(s)
 	if err != nil {

@@ -18,6 +18,7 @@ func checkError(t *testing.T, err error, kind, input string, rule Rule, problem 
 	if !errors.As(err, &e) {
 		t.Fatalf("%s %q: error %v is %T, want *Error", kind, input, err, err)
 	}
+
 	if e.Kind != kind {
 		t.Errorf("%s %q: Kind = %q, want %q", kind, input, e.Kind, kind)
 	}
@@ -30,6 +31,7 @@ func checkError(t *testing.T, err error, kind, input string, rule Rule, problem 
 	if RuleOf(err) != rule {
 		t.Errorf("%s %q: RuleOf = %q, want %q", kind, input, RuleOf(err), rule)
 	}
+
 	message := err.Error()
 	if prefix := fmt.Sprintf("%s %q: ", kind, input); !strings.HasPrefix(message, prefix) {
 		t.Errorf("message %q does not start with %q", message, prefix)
@@ -106,7 +108,7 @@ func TestParseInternationalised(t *testing.T) {
 		{"jane@bu\u0308cher.example", "jane", "xn--bcher-kva.example", "jane@bücher.example"},
 		// Non-transitional IDNA2008 keeps ß instead of mapping it to ss.
 		{"jane@straße.example", "jane", "xn--strae-oqa.example", "jane@straße.example"},
-		// Full-width letters and the ideographic full stop map as UTS #46 says.
+		// Full-width letters and the ideographic full stop map as UTS #46 defines.
 		{"jane@ｆｉｒｍ。example", "jane", "firm.example", "jane@firm.example"},
 		{"δοκιμή@παράδειγμα.δοκιμή", "δοκιμή", "xn--hxajbheg2az3al.xn--jxalpdlp",
 			"δοκιμή@παράδειγμα.δοκιμή"},

@@ -169,4 +169,9 @@ func TestPlainForm(t *testing.T) {
 			t.Errorf("PlainForm(%q, %q) = %q, want %q", tt.in, tt.suffix, got, tt.want)
 		}
 	}
+
+	invalid := Address{Local: "jane", Domain: "firm..example.cjsm.net"}
+	if got, ok := PlainForm(invalid, testSuffix); ok {
+		t.Errorf("PlainForm(%q) = %q, true for an invalid domain", invalid, got)
+	}
 }

@@ -39,7 +39,8 @@ const (
 // rules of RFC 5892 appendix A and the Bidi rule of RFC 5893.
 // Non-transitional processing keeps "ß" and "ς" as IDNA2008 defines them
 // instead of mapping them to "ss" and "σ". The DNS length limits are left to
-// checkASCIIDomain, whose errors name the label and the limit.
+// checkASCIIDomain, whose errors name the label and the limit, and the
+// IDNA2008 code point rules that the package lacks to checkIDNA2008Label.
 var idnaProfile = idna.New(
 	idna.MapForLookup(),
 	idna.Transitional(false),
@@ -55,10 +56,11 @@ const (
 
 // ParseDomain validates a domain name and returns it in canonical form: lower
 // case, A-labels (Punycode) in place of U-labels, without a trailing dot. The
-// domain needs at least two labels, each 1 to 63 octets of letters, digits
-// and hyphens that neither starts nor ends with a hyphen. Address literals
-// such as "[192.0.2.1]" are rejected because the community uses names only.
-// Errors are *Error values with Kind "domain".
+// domain needs at least two labels. Each label is 1 to 63 octets of letters,
+// digits and hyphens, with no hyphen at either end, and an internationalised
+// label must be valid IDNA2008 (RFC 5890 to 5893). Address literals such as
+// "[192.0.2.1]" are rejected because the community uses names only. Errors
+// are *Error values with Kind "domain".
 func ParseDomain(s string) (string, error) {
 	domain, f := parseDomain(s)
 	if f != nil {
@@ -96,7 +98,29 @@ func parseDomain(s string) (string, *failure) {
 	if f := checkASCIIDomain(domain); f != nil {
 		return "", f
 	}
+	if f := checkULabels(domain); f != nil {
+		return "", f
+	}
 	return domain, nil
+}
+
+// checkULabels applies checkIDNA2008Label to the U-label form of each A-label
+// in domain.
+func checkULabels(domain string) *failure {
+	if !strings.Contains(domain, "xn--") {
+		return nil
+	}
+	unicodeDomain, err := idnaProfile.ToUnicode(domain)
+	if err != nil {
+		return fail(RuleIDNA, fixDomainSpelling,
+			"not a valid internationalised domain name (%v)", err)
+	}
+	for label := range strings.SplitSeq(unicodeDomain, ".") {
+		if f := checkIDNA2008Label(label); f != nil {
+			return f
+		}
+	}
+	return nil
 }
 
 // checkDomainInput applies the checks that need no label splitting.

@@ -71,6 +71,7 @@ func TestParseDomainInvalid(t *testing.T) {
 		{strings.Repeat("ü", 60) + ".example", RuleLabelTooLong, `the label "xn--`},
 		{"xn--bcher-kva\u200c.example", RuleIDNA, "internationalised"},
 		{"Ⅻ\u0000.example", RuleIDNA, "internationalised"},
+		{"٠۱.example", RuleIDNA, "internationalised"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -79,6 +80,51 @@ func TestParseDomainInvalid(t *testing.T) {
 			if got != "" {
 				t.Errorf("ParseDomain returned %q with its error, want \"\"", got)
 			}
+		})
+	}
+}
+
+func TestParseDomainIDNA2008(t *testing.T) {
+	valid := []struct{ in, want string }{
+		{"l·l.example", "xn--ll-0ea.example"},    // MIDDLE DOT between two l
+		{"ア・イ.example", "xn--ccke4x.example"},    // KATAKANA MIDDLE DOT with Katakana
+		{"ͷ͵ͷ.example", "xn--wvadb.example"},     // KERAIA before a Greek letter
+		{"א׳.example", "xn--4db4e.example"},      // GERESH after a Hebrew letter
+		{"a\u0f0b.example", "xn--a-1cg.example"}, // TSHEG, a PVALID exception
+		{"〇.example", "xn--w6j.example"},         // IDEOGRAPHIC NUMBER ZERO
+		{"пример.рф", "xn--e1afmkfd.xn--p1ai"},   // Cyrillic letters
+		{"ǅ.example", "xn--d-toa.example"},       // title case maps to "dž"
+	}
+	for _, tt := range valid {
+		got, err := ParseDomain(tt.in)
+		if err != nil {
+			t.Errorf("ParseDomain(%q): %v", tt.in, err)
+			continue
+		}
+		if got != tt.want {
+			t.Errorf("ParseDomain(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+
+	invalid := []struct{ in, problem string }{
+		{"☃.example", "U+2603"},       // symbol, NV8 in UTS #46
+		{"xn--n3h.example", "U+2603"}, // the same as an A-label
+		{"a♥b.example", "U+2665"},     // symbol inside a label
+		{"€.example", "U+20AC"},       // currency sign
+		{"÷.example", "U+00F7"},       // maths operator
+		{"¼.example", "U+2044"},       // maps to 1⁄4 with FRACTION SLASH
+		{"a·b.example", "U+00B7"},     // MIDDLE DOT outside "l·l"
+		{"a・b.example", "U+30FB"},     // KATAKANA MIDDLE DOT without Japanese
+		{"a͵.example", "U+0375"},      // KERAIA at the end
+		{"׳א.example", "U+05F3"},      // GERESH with no Hebrew letter before it
+		{"بـب.example", "U+0640"},     // ARABIC TATWEEL, DISALLOWED exception
+		{"ᄀ.example", "U+1100"},       // old Hangul jamo
+		{"a\u20d0.example", "U+20D0"}, // combining mark for symbols
+	}
+	for _, tt := range invalid {
+		t.Run(tt.in, func(t *testing.T) {
+			_, err := ParseDomain(tt.in)
+			checkError(t, err, "domain", tt.in, RuleIDNA, tt.problem)
 		})
 	}
 }

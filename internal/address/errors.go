@@ -45,11 +45,11 @@ const (
 //
 //	address "jane@@firm.example": more than one "@"; use the form name@domain
 type Error struct {
-	Kind    string // what was checked: "address", "path", "domain", "community suffix", ...
-	Input   string // the value as given
-	Rule    Rule   // the rule that the value breaks
-	Problem string // what is wrong, in words
-	Fix     string // what to do about it
+	Kind    string // kind of value: "address", "path", "domain", "community suffix", ...
+	Input   string // value as given
+	Rule    Rule   // rule that the value breaks
+	Problem string // description of the fault
+	Fix     string // remedy for the sender or administrator
 }
 
 // Error returns the message in the form `kind "input": problem; fix`.

@@ -25,6 +25,11 @@ var fuzzAddressSeeds = []string{
 	"jane@a\u05d0.example",
 	"jane\u200b@firm.example",
 	"@relay.example:jane@firm.example",
+	"jane@ab－－cd.example",
+	"jane@ｘｎ－－bcher-kva.example",
+	"jane@⒈example",
+	"jane@" + strings.Repeat("例", 57) + ".example",
+	"jörg@bücher.example",
 	"",
 }
 
@@ -111,6 +116,7 @@ func FuzzParseDomain(f *testing.F) {
 		"firm.example", "FIRM.example.", "bücher.example", "xn--bcher-kva.example",
 		"例子.广告", "firm。example", "[192.0.2.1]", "10.0.0.1", "a..b", "xn--a.example",
 		"ab--cd.example", "a\u05d0.example", "ß.example", "xn--zca.example",
+		"☃.example", "l·l.example", "ア・イ.example", "׳א.example", "пример.рф",
 	} {
 		f.Add(seed)
 	}

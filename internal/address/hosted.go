@@ -38,7 +38,7 @@ var letterFolds = map[rune]string{
 // The result always passes ValidateSlug, and Slug(Slug(name)) equals
 // Slug(name).
 func Slug(name string) string {
-	folded := foldToASCII(strings.ReplaceAll(name, "&", " and "))
+	folded := strings.ReplaceAll(foldToASCII(name), "&", " and ")
 
 	var b strings.Builder
 	pendingHyphen := false
@@ -70,6 +70,10 @@ func ValidateSlug(slug string) error {
 	if slug == "" {
 		return fail(RuleEmpty, "derive one from the organisation name with Slug",
 			"the slug is empty").error("organisation slug", slug)
+	}
+	if !isASCII(slug) {
+		return fail(RuleLabelCharacter, "derive it with Slug, which folds accents to ASCII",
+			"the slug contains non-ASCII characters").error("organisation slug", slug)
 	}
 	if f := checkLabel(slug, slug); f != nil {
 		return f.error("organisation slug", slug)
@@ -121,8 +125,8 @@ func hostedNamePart(name string) string {
 // HostedAddress picks a free address for a hosted user:
 // first.last@<orgSlug>.<suffix>, using HostedLocalPart. When taken reports the
 // candidate as used, it tries first.last2, first.last3 and so on up to
-// first.last999, in that order, so that the same directory always gives the
-// same answer. A local part is shortened before the number when it would
+// first.last999, in that order, so that the same set of taken addresses
+// always yields the same result. A local part is shortened before the number when it would
 // otherwise exceed the length limits. taken receives each candidate in
 // canonical form, all lower case, which equals its Key. A nil taken treats
 // every candidate as free.
@@ -196,8 +200,12 @@ func HostedAddress(first, last, orgSlug, suffix string,
 // Unicode compatibility decomposition (NFKD) or letterFolds allows. Other
 // characters are kept, so the caller decides what to do with them.
 func foldToASCII(s string) string {
+	isApostrophe := func(r rune) bool { return strings.ContainsRune(apostrophes, r) }
+
+	// Apostrophes go before decomposition, which turns "´" into a space and a
+	// combining accent, and again after it, which turns "＇" into "'".
 	s = strings.Map(func(r rune) rune {
-		if strings.ContainsRune(apostrophes, r) {
+		if isApostrophe(r) {
 			return -1
 		}
 		return r
@@ -205,7 +213,7 @@ func foldToASCII(s string) string {
 
 	var b strings.Builder
 	for _, r := range norm.NFKD.String(s) {
-		if unicode.Is(unicode.Mn, r) {
+		if unicode.Is(unicode.Mn, r) || isApostrophe(r) {
 			continue
 		}
 		if spelled, ok := letterFolds[r]; ok {

@@ -13,6 +13,8 @@ func TestSlug(t *testing.T) {
 		{"HMP Wandsworth", "hmp-wandsworth"},
 		{"Smith & Jones LLP", "smith-and-jones-llp"},
 		{"O’Brien Solicitors", "obrien-solicitors"},
+		{"O´Brien＇s Chambers", "obriens-chambers"},
+		{"Smith ＆ Jones", "smith-and-jones"},
 		{"Zoë's Café", "zoes-cafe"},
 		{"Straße & Partner", "strasse-and-partner"},
 		{"Ærø Ødegaard Łódź", "aero-odegaard-lodz"},
@@ -91,7 +93,7 @@ func TestValidateSlug(t *testing.T) {
 		{"-marys", RuleLabelHyphen, `starts or ends with "-"`},
 		{"st--marys", RuleLabelHyphen, "third and fourth positions"},
 		{strings.Repeat("a", 64), RuleLabelTooLong, "64 octets"},
-		{"bücher", RuleLabelCharacter, "contains"},
+		{"bücher", RuleLabelCharacter, "non-ASCII"},
 	}
 	for _, tt := range tests {
 		checkError(t, ValidateSlug(tt.in), "organisation slug", tt.in, tt.rule, tt.problem)

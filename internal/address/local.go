@@ -78,16 +78,17 @@ func checkLocal(local string) *failure {
 
 // checkDotString checks Dot-string = Atom *("." Atom), Atom = 1*atext.
 func checkDotString(local string) *failure {
-	for i, r := range local {
+	switch {
+	case strings.HasPrefix(local, "."):
+		return fail(RuleLocalDot, "remove the leading dot", `the local part starts with "."`)
+	case strings.HasSuffix(local, "."):
+		return fail(RuleLocalDot, "remove the trailing dot", `the local part ends with "."`)
+	case strings.Contains(local, ".."):
+		return fail(RuleLocalDot, "remove the extra dot", `the local part contains ".."`)
+	}
+
+	for _, r := range local {
 		if r == '.' {
-			switch {
-			case i == 0:
-				return fail(RuleLocalDot, "remove the leading dot", `the local part starts with "."`)
-			case i == len(local)-1:
-				return fail(RuleLocalDot, "remove the trailing dot", `the local part ends with "."`)
-			case local[i-1] == '.':
-				return fail(RuleLocalDot, "remove the extra dot", `the local part contains ".."`)
-			}
 			continue
 		}
 		if f := checkLocalRune(r, false); f != nil {

@@ -9,6 +9,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"os"
 	"path/filepath"
@@ -24,6 +25,7 @@ import (
 // Config is the configuration of one cjsm node.
 type Config struct {
 	Hostname        string `toml:"hostname"`
+	NodeID          string `toml:"node_id"`
 	CommunitySuffix string `toml:"community_suffix"`
 	DataDir         string `toml:"data_dir"`
 
@@ -93,15 +95,24 @@ type Log struct {
 }
 
 // Duration is a time.Duration written as "90s", "30m", "4h" or "5d" (a day is 24 hours).
-type Duration struct{ time.Duration }
+type Duration struct {
+	time.Duration
 
-// UnmarshalText parses a duration with an optional "d" unit.
+	// invalid is text that UnmarshalText could not parse. Validate reports it with the
+	// option's name, together with every other problem in the file.
+	invalid string
+}
+
+// UnmarshalText parses a duration with an optional "d" unit. Text that does not parse is kept
+// for Validate instead of failing here, because a failure here would stop the TOML decoder at
+// the first bad value and hide the file's other problems.
 func (d *Duration) UnmarshalText(b []byte) error {
 	v, err := ParseDuration(string(b))
 	if err != nil {
-		return err
+		d.Duration, d.invalid = 0, string(b)
+		return nil
 	}
-	d.Duration = v
+	d.Duration, d.invalid = v, ""
 	return nil
 }
 
@@ -113,7 +124,8 @@ func ParseDuration(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
 	if days, ok := strings.CutSuffix(s, "d"); ok {
 		n, err := strconv.Atoi(days)
-		if err != nil || n < 0 {
+		// A time.Duration holds at most about 106,751 days of nanoseconds; more would wrap.
+		if err != nil || n < 0 || int64(n) > math.MaxInt64/int64(24*time.Hour) {
 			return 0, fmt.Errorf("invalid duration %q: use a number with a unit such as 30m, 4h or 5d", s)
 		}
 		return time.Duration(n) * 24 * time.Hour, nil
@@ -125,12 +137,20 @@ func ParseDuration(s string) (time.Duration, error) {
 	return v, nil
 }
 
-// FormatDuration writes d in days when it is a whole number of days, otherwise as Go does.
+// FormatDuration writes d in days when it is a whole number of days, otherwise as Go does
+// without zero trailing units, so that 2m and 1h30m read as an operator writes them.
 func FormatDuration(d time.Duration) string {
 	if d > 0 && d%(24*time.Hour) == 0 {
 		return strconv.FormatInt(int64(d/(24*time.Hour)), 10) + "d"
 	}
-	return d.String()
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 // Default returns the configuration used when no file sets an option.
@@ -192,6 +212,9 @@ func Load(path string) (Config, error) {
 				"unknown option %q: remove it or check its spelling in docs/configuration.md", k.String()))
 		}
 		c.resolvePaths(filepath.Dir(path))
+	}
+	if c.NodeID == "" {
+		c.NodeID = c.Hostname
 	}
 	if dsn := os.Getenv("CJSM_STORE_DSN"); dsn != "" {
 		c.Store.DSN = dsn
@@ -290,7 +313,8 @@ func (c *Config) Validate() []string {
 			if f.path == "" {
 				add("%s is empty: every mail listener needs TLS; set it to a PEM file, or turn the mail listeners off", f.key)
 			} else if _, err := os.Stat(f.path); err != nil {
-				add("%s %q cannot be read: %v", f.key, f.path, errors.Unwrap(err))
+				add("%s %q cannot be read: %v; set it to a readable PEM file, "+
+					"or turn the mail listeners off", f.key, f.path, errors.Unwrap(err))
 			}
 		}
 	}
@@ -301,7 +325,8 @@ func (c *Config) Validate() []string {
 			continue
 		}
 		if _, err := os.Stat(f.path); err != nil {
-			add("%s %q cannot be read: %v", f.key, f.path, errors.Unwrap(err))
+			add("%s %q cannot be read: %v; set it to a readable PEM file, or \"\" to leave it out",
+				f.key, f.path, errors.Unwrap(err))
 		}
 	}
 
@@ -311,7 +336,9 @@ func (c *Config) Validate() []string {
 		}
 	}
 	positiveDuration := func(key string, d Duration) {
-		if d.Duration <= 0 {
+		if d.invalid != "" {
+			add("%s %q is invalid: use a number with a unit such as 30m, 4h or 5d", key, d.invalid)
+		} else if d.Duration <= 0 {
 			add("%s %q is invalid: it must be longer than zero, such as 30s or 4h", key, FormatDuration(d.Duration))
 		}
 	}
@@ -340,11 +367,21 @@ func (c *Config) Validate() []string {
 	positiveDuration("queue.expire", c.Queue.Expire)
 	positiveDuration("queue.lease", c.Queue.Lease)
 	positiveDuration("queue.poll_interval", c.Queue.PollInterval)
-	if c.Queue.RetryMax.Duration < c.Queue.RetryInitial.Duration {
+	valid := func(ds ...Duration) bool {
+		for _, d := range ds {
+			if d.invalid != "" {
+				return false
+			}
+		}
+		return true
+	}
+	if valid(c.Queue.RetryMax, c.Queue.RetryInitial) &&
+		c.Queue.RetryMax.Duration < c.Queue.RetryInitial.Duration {
 		add("queue.retry_max %s is shorter than queue.retry_initial %s: make it at least as long",
 			FormatDuration(c.Queue.RetryMax.Duration), FormatDuration(c.Queue.RetryInitial.Duration))
 	}
-	if c.Queue.Expire.Duration <= c.Queue.DelayNotice.Duration && c.Queue.DelayNotice.Duration > 0 {
+	if valid(c.Queue.Expire, c.Queue.DelayNotice) &&
+		c.Queue.Expire.Duration <= c.Queue.DelayNotice.Duration && c.Queue.DelayNotice.Duration > 0 {
 		add("queue.delay_notice %s is not shorter than queue.expire %s: senders would never get the delay notice",
 			FormatDuration(c.Queue.DelayNotice.Duration), FormatDuration(c.Queue.Expire.Duration))
 	}

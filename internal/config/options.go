@@ -18,6 +18,7 @@ type Option struct {
 // Options lists every option in the order the documentation shows them.
 var Options = []Option{
 	{"hostname", "", "text", "DNS name of this node, used in the SMTP greeting and Received header fields. Default: the machine's host name."},
+	{"node_id", "", "text", "Name of this node among those sharing one store; queue leases carry it, so a restarted node takes back its own leases at once. Default: hostname. Give each node its own."},
 	{"community_suffix", "cjsm.net", "text", "DNS name under which community addresses live: jane@firm.example becomes jane@firm.example.<suffix>, hosted people are name@<org>.<suffix>."},
 	{"data_dir", "/var/lib/cjsm", "path", "Directory for the SQLite store and message blobs (blobs/ inside it)."},
 	{"store.dsn", "", "text", "Metadata store: sqlite:PATH, or postgres://user@host:port/db. Default: sqlite:<data_dir>/cjsm.db. The environment variable CJSM_STORE_DSN overrides it, so a password need not be written here."},
@@ -71,7 +72,7 @@ func (o Option) set(c *Config, v string) error {
 		if err != nil {
 			return err
 		}
-		f.Set(reflect.ValueOf(Duration{d}))
+		f.Set(reflect.ValueOf(Duration{Duration: d}))
 	default:
 		return fmt.Errorf("unsupported type %s", f.Type())
 	}

@@ -32,7 +32,7 @@ func (s *Service) CreateConnector(ctx context.Context, a Actor, in ConnectorInpu
 	c := store.Connector{Name: strings.TrimSpace(in.Name), OutboundHost: in.OutboundHost,
 		OutboundPort: in.OutboundPort, OutboundTLSName: in.OutboundTLSName,
 		OutboundTLSFingerprint: strings.ToLower(in.OutboundTLSFingerprint),
-		InboundUsername: in.InboundUsername}
+		InboundUsername:        in.InboundUsername}
 	if c.Name == "" || strings.ContainsAny(c.Name, " \t/") {
 		return c, inputErr("name", c.Name, "use a short name without spaces, such as firm-m365")
 	}

@@ -21,6 +21,11 @@ const (
 	argonThreads = 1
 	argonKeyLen  = 32
 	saltLen      = 16
+
+	// Largest costs that VerifyPassword accepts from a stored hash: 1 GiB and 64 passes,
+	// far above the parameters HashPassword writes.
+	maxArgonMemory = 1024 * 1024 // KiB
+	maxArgonTime   = 64
 )
 
 // ErrMismatch is returned when a password does not match its hash.
@@ -55,6 +60,13 @@ func VerifyPassword(hash, password string) error {
 	var threads uint8
 	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &memory, &time, &threads); err != nil {
 		return fmt.Errorf("identity: malformed argon2 parameters %q", parts[3])
+	}
+	// argon2.IDKey panics on zero passes or lanes, and a damaged hash with a huge cost would
+	// tie up the sign-in path, so parameters outside these bounds are rejected.
+	if time < 1 || time > maxArgonTime || threads < 1 || memory > maxArgonMemory {
+		return fmt.Errorf("identity: argon2 parameters %q are out of range: "+
+			"want t from 1 to %d, p at least 1 and m at most %d KiB",
+			parts[3], maxArgonTime, maxArgonMemory)
 	}
 	b64 := base64.RawStdEncoding
 	salt, err := b64.DecodeString(parts[4])

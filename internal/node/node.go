@@ -16,6 +16,7 @@ import (
 	"github.com/cjsm/cjsm/internal/config"
 	"github.com/cjsm/cjsm/internal/directory"
 	"github.com/cjsm/cjsm/internal/httpserver"
+	"github.com/cjsm/cjsm/internal/queue"
 	"github.com/cjsm/cjsm/internal/store"
 )
 
@@ -25,7 +26,12 @@ type Node struct {
 	Store     *store.Store
 	Blobs     *blob.Store
 	Directory *directory.Service
+	Queue     *queue.Queue
 	Log       *slog.Logger
+
+	// DeliveryPort, when not 0, replaces the port of every delivery destination, so that
+	// tests and the demo can run receiving servers on free loopback ports.
+	DeliveryPort int
 
 	mu        sync.Mutex
 	addrs     map[string]string
@@ -48,6 +54,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Node, e
 	}
 	n := &Node{Config: cfg, Store: st, Blobs: blobs, Log: logger,
 		Directory: directory.New(st, cfg.CommunitySuffix),
+		Queue:     queue.New(st, blobs, QueueConfig(cfg), logger),
 		addrs:     map[string]string{}, serveErrs: make(chan error, 16)}
 	if err := n.CheckBlobs(ctx); err != nil {
 		st.Close()
@@ -117,9 +124,11 @@ func (n *Node) listen(name, addr string) (net.Listener, error) {
 
 // serve runs fn in the background and registers stop for Shutdown.
 func (n *Node) serve(name string, fn func() error, stop func(context.Context) error) {
-	n.mu.Lock()
-	n.stoppers = append(n.stoppers, stop)
-	n.mu.Unlock()
+	if stop != nil {
+		n.mu.Lock()
+		n.stoppers = append(n.stoppers, stop)
+		n.mu.Unlock()
+	}
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()

@@ -8,7 +8,7 @@ import (
 
 // writeFileAtomic writes data to path with the given mode. It writes a temporary
 // file in the same directory, syncs it, renames it over path and syncs the
-// directory, so that after a crash path holds either its old or its new content.
+// directory, so that after a crash path contains either its old or its new content.
 // The temporary file is created with mode 0600, so a key is never readable by
 // others, not even while it is being written.
 func writeFileAtomic(path string, data []byte, mode os.FileMode) error {

@@ -140,7 +140,7 @@ func parseECKey(keyPEM []byte) (*ecdsa.PrivateKey, error) {
 		}
 		key, ok := parsed.(*ecdsa.PrivateKey)
 		if !ok {
-			return nil, fmt.Errorf("key is %T, want an ECDSA key", parsed)
+			return nil, fmt.Errorf("key is %T, expected an ECDSA key", parsed)
 		}
 		return key, nil
 	case "EC PRIVATE KEY":
@@ -150,7 +150,7 @@ func parseECKey(keyPEM []byte) (*ecdsa.PrivateKey, error) {
 		}
 		return key, nil
 	default:
-		return nil, fmt.Errorf("key PEM block is %q, want \"PRIVATE KEY\" or \"EC PRIVATE KEY\"",
+		return nil, fmt.Errorf("key PEM block is %q, expected \"PRIVATE KEY\" or \"EC PRIVATE KEY\"",
 			block.Type)
 	}
 }
@@ -251,7 +251,7 @@ func leafTemplate(
 
 // IssueFiles issues a certificate as Issue does and writes the certificate
 // (mode 0644) and its key (mode 0600) to the given paths, each atomically.
-// The certificate file holds the leaf only, without the CA certificate.
+// The certificate file contains the leaf only, without the CA certificate.
 func (ca *CA) IssueFiles(names []string, validFor time.Duration, certPath, keyPath string) error {
 	certPEM, keyPEM, err := ca.Issue(names, validFor)
 	if err != nil {
@@ -277,7 +277,7 @@ func (ca *CA) CertPEM() []byte {
 	return append([]byte(nil), ca.certPEM...)
 }
 
-// Pool returns a new certificate pool that holds only this CA's certificate,
+// Pool returns a new certificate pool that contains only this CA's certificate,
 // for tls.Config RootCAs or ClientCAs.
 func (ca *CA) Pool() *x509.CertPool {
 	pool := x509.NewCertPool()

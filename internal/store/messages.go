@@ -11,8 +11,9 @@ func (t *Tx) CreateMessage(ctx context.Context, m *Message) error {
 		m.ReceivedAt = time.Now().UTC()
 	}
 	id, err := t.insertID(ctx, `INSERT INTO messages (queue_id, blob, size, message_id, sender,
-		org_id, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)`, m.QueueID, m.Blob, m.Size,
-		m.MessageID, m.Sender, nullID(m.OrgID), micros(m.ReceivedAt))
+		org_id, received_at, dsn_ret, dsn_envid, require_tls) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		m.QueueID, m.Blob, m.Size, m.MessageID, m.Sender, nullID(m.OrgID), micros(m.ReceivedAt),
+		m.DSNRet, m.DSNEnvID, m.RequireTLS)
 	if err != nil {
 		return err
 	}
@@ -21,13 +22,13 @@ func (t *Tx) CreateMessage(ctx context.Context, m *Message) error {
 }
 
 const messageColumns = `id, queue_id, blob, size, message_id, sender, COALESCE(org_id, 0),
-	received_at`
+	received_at, dsn_ret, dsn_envid, require_tls`
 
 func scanMessage(r rowScanner) (Message, error) {
 	var m Message
 	var received int64
 	err := r.Scan(&m.ID, &m.QueueID, &m.Blob, &m.Size, &m.MessageID, &m.Sender, &m.OrgID,
-		&received)
+		&received, &m.DSNRet, &m.DSNEnvID, &m.RequireTLS)
 	m.ReceivedAt = fromMicros(received)
 	return m, err
 }

@@ -38,8 +38,17 @@ func (s *Store) expand(sqlText string) string {
 // Migrate applies every migration newer than the database's version, each in its own
 // transaction. On PostgreSQL an advisory lock keeps two starting nodes from migrating at once.
 func (s *Store) Migrate(ctx context.Context) error {
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`); err != nil {
+	// Two nodes creating the table at once collide in PostgreSQL's catalogue even with
+	// IF NOT EXISTS, so the creation takes the migration lock too.
+	err := s.InTx(ctx, func(tx *Tx) error {
+		if err := tx.lockMigrations(ctx); err != nil {
+			return err
+		}
+		_, err := tx.exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("store: create schema_migrations: %w", err)
 	}
 	for _, m := range migrations {
@@ -52,11 +61,8 @@ func (s *Store) Migrate(ctx context.Context) error {
 
 func (s *Store) applyMigration(ctx context.Context, m migration) error {
 	return s.InTx(ctx, func(tx *Tx) error {
-		if s.dialect == PostgreSQL {
-			// 0x636a736d is "cjsm" in ASCII: an arbitrary but fixed lock key.
-			if _, err := tx.exec(ctx, "SELECT pg_advisory_xact_lock(1668969325)"); err != nil {
-				return fmt.Errorf("store: lock for migration: %w", err)
-			}
+		if err := tx.lockMigrations(ctx); err != nil {
+			return err
 		}
 		var n int
 		err := tx.queryRow(ctx, "SELECT COUNT(*) FROM schema_migrations WHERE version = ?",
@@ -77,6 +83,19 @@ func (s *Store) applyMigration(ctx context.Context, m migration) error {
 			m.version, m.name, micros(time.Now()))
 		return err
 	})
+}
+
+// lockMigrations holds PostgreSQL's migration lock until the transaction ends. SQLite needs
+// none, because its transactions start IMMEDIATE and so already exclude other writers.
+func (t *Tx) lockMigrations(ctx context.Context) error {
+	if t.s.dialect != PostgreSQL {
+		return nil
+	}
+	// 0x636a736d is "cjsm" in ASCII: an arbitrary but fixed lock key.
+	if _, err := t.exec(ctx, "SELECT pg_advisory_xact_lock(1668969325)"); err != nil {
+		return fmt.Errorf("store: lock for migration: %w", err)
+	}
+	return nil
 }
 
 // CurrentVersion returns the newest migration applied to the database, 0 for a new one.

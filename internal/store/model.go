@@ -179,4 +179,7 @@ type Message struct {
 	Sender     string
 	OrgID      int64
 	ReceivedAt time.Time
+	DSNRet     string // RET parameter of MAIL FROM (RFC 3461): FULL, HDRS or empty
+	DSNEnvID   string // ENVID parameter of MAIL FROM (RFC 3461)
+	RequireTLS bool   // REQUIRETLS was requested (RFC 8689)
 }

@@ -148,6 +148,9 @@ CREATE TABLE audit_log (
 `
 
 const schemaV2 = `
+ALTER TABLE messages ADD COLUMN dsn_ret TEXT NOT NULL DEFAULT '';
+ALTER TABLE messages ADD COLUMN dsn_envid TEXT NOT NULL DEFAULT '';
+ALTER TABLE messages ADD COLUMN require_tls BOOLEAN NOT NULL DEFAULT FALSE;
 CREATE TABLE queue (
 	id {{ID}},
 	message_id BIGINT NOT NULL REFERENCES messages(id),

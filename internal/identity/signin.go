@@ -1,0 +1,136 @@
+package identity
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cjsm/cjsm/internal/address"
+	"github.com/cjsm/cjsm/internal/store"
+)
+
+// Reasons a sign-in fails. Callers map them to their protocol's replies; every one is logged.
+var (
+	ErrBadCredentials = errors.New("identity: wrong address or password")
+	ErrThrottled      = errors.New("identity: too many failed sign-ins; wait and try again")
+	ErrDisabled       = errors.New("identity: account or organisation is not active")
+)
+
+// failureWindow is how long failed sign-ins count towards the limit, and how long an
+// account or address stays blocked after reaching it.
+const failureWindow = 15 * time.Minute
+
+// SignIn is the one place where SMTP submission, IMAP, POP3 and the web check a password.
+// It throttles repeated failures per account and per client address, and logs every outcome.
+type SignIn struct {
+	st          *store.Store
+	suffix      string
+	maxFailures int
+	log         *slog.Logger
+
+	mu       sync.Mutex
+	failures map[string][]time.Time // by "acct:<key>" and "ip:<addr>"
+}
+
+// NewSignIn returns the sign-in service. maxFailures is the number of failures within 15
+// minutes after which further attempts for that account or client address are refused.
+func NewSignIn(st *store.Store, suffix string, maxFailures int, logger *slog.Logger) *SignIn {
+	return &SignIn{st: st, suffix: suffix, maxFailures: maxFailures, log: logger,
+		failures: map[string][]time.Time{}}
+}
+
+// Check verifies username (any form of the person's address) and password, for protocol
+// (smtp, imap, pop3, web) from remoteIP, and returns the person.
+func (s *SignIn) Check(ctx context.Context, username, password, protocol, remoteIP string) (store.Person, error) {
+	key := strings.ToLower(strings.TrimSpace(username))
+	if a, err := address.Parse(username); err == nil {
+		if !address.IsUnderSuffix(a.Domain, s.suffix) {
+			if c, err := address.CommunityForm(a, s.suffix); err == nil {
+				a = c
+			}
+		}
+		key = address.Key(a)
+	}
+	if s.blocked("acct:"+key) || s.blocked("ip:"+remoteIP) {
+		s.log.Warn("sign-in refused: throttled", "user", key, "remote_ip", remoteIP, "protocol", protocol)
+		return store.Person{}, ErrThrottled
+	}
+	p, err := s.st.PersonByAddress(ctx, key)
+	if errors.Is(err, store.ErrNotFound) {
+		// Hash anyway so that a missing account takes as long as a wrong password.
+		_ = VerifyPassword(dummyHash, password)
+		return p, s.fail(key, remoteIP, protocol, "no such account")
+	} else if err != nil {
+		return p, err
+	}
+	if p.PasswordHash == "" {
+		return p, s.fail(key, remoteIP, protocol, "no password set")
+	}
+	if err := VerifyPassword(p.PasswordHash, password); errors.Is(err, ErrMismatch) {
+		return p, s.fail(key, remoteIP, protocol, "wrong password")
+	} else if err != nil {
+		return p, fmt.Errorf("identity: stored hash of %s: %w", key, err)
+	}
+	if p.Status != store.StatusActive {
+		s.log.Warn("sign-in refused: account not active", "user", key, "status", p.Status,
+			"remote_ip", remoteIP, "protocol", protocol)
+		return p, ErrDisabled
+	}
+	o, err := s.st.Organisation(ctx, p.OrgID)
+	if err != nil {
+		return p, err
+	}
+	if o.Status != store.StatusActive {
+		s.log.Warn("sign-in refused: organisation not active", "user", key, "org", o.Slug,
+			"status", o.Status, "remote_ip", remoteIP, "protocol", protocol)
+		return p, ErrDisabled
+	}
+	s.mu.Lock()
+	delete(s.failures, "acct:"+key)
+	s.mu.Unlock()
+	s.log.Info("sign-in succeeded", "user", key, "org", o.Slug, "remote_ip", remoteIP, "protocol", protocol)
+	return p, nil
+}
+
+func (s *SignIn) fail(key, ip, protocol, why string) error {
+	now := time.Now()
+	s.mu.Lock()
+	for _, k := range []string{"acct:" + key, "ip:" + ip} {
+		s.failures[k] = append(prune(s.failures[k], now), now)
+	}
+	s.mu.Unlock()
+	s.log.Warn("sign-in failed", "user", key, "reason", why, "remote_ip", ip, "protocol", protocol)
+	return ErrBadCredentials
+}
+
+func (s *SignIn) blocked(k string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failures[k] = prune(s.failures[k], time.Now())
+	if len(s.failures[k]) == 0 {
+		delete(s.failures, k)
+		return false
+	}
+	return len(s.failures[k]) >= s.maxFailures
+}
+
+func prune(ts []time.Time, now time.Time) []time.Time {
+	i := 0
+	for i < len(ts) && now.Sub(ts[i]) > failureWindow {
+		i++
+	}
+	return ts[i:]
+}
+
+// dummyHash is a valid hash of a random password, verified when an account does not exist.
+var dummyHash = func() string {
+	h, err := HashPassword("unused-" + time.Now().String())
+	if err != nil {
+		panic(err)
+	}
+	return h
+}()

@@ -1,0 +1,206 @@
+package relay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/cjsm/cjsm/internal/address"
+	"github.com/cjsm/cjsm/internal/queue"
+	"github.com/cjsm/cjsm/internal/smtpserver"
+	"github.com/cjsm/cjsm/internal/store"
+)
+
+// maxListDepth bounds nested distribution lists; deeper nesting is almost certainly a
+// mistake, and the bound keeps a malicious structure from costing unbounded lookups.
+const maxListDepth = 10
+
+// resolution is where one RCPT TO goes: local mailboxes and remote routes.
+type resolution struct {
+	local  []queue.LocalRecipient
+	remote []queue.RemoteRecipient
+}
+
+// resolve finds where mail to addr goes. Distribution lists are expanded once, without
+// duplicates, and a list that contains itself is expanded only the first time.
+func (r *Relay) resolve(ctx context.Context, addr string) (resolution, error) {
+	var res resolution
+	seen := map[string]bool{}
+	err := r.resolveInto(ctx, addr, &res, seen, 0, true)
+	return res, err
+}
+
+func (r *Relay) resolveInto(ctx context.Context, addr string, res *resolution, seen map[string]bool, depth int, top bool) error {
+	a, err := address.Parse(addr)
+	if err != nil {
+		return reject(553, [3]int{5, 1, 3}, "Recipient address <%s> is invalid: %v", addr, err)
+	}
+	key := r.communityKey(a)
+	if seen[key] {
+		return nil
+	}
+	seen[key] = true
+
+	person, err := r.st.PersonByAddress(ctx, key)
+	if err == nil {
+		return r.resolvePerson(ctx, person, res, top)
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	if g, err := r.st.GroupMailboxByAddress(ctx, key); err == nil {
+		res.local = append(res.local, queue.LocalRecipient{Address: g.Address, OwnerKind: store.OwnerGroup, OwnerID: g.ID})
+		return nil
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	if l, err := r.st.ListByAddress(ctx, key); err == nil {
+		if depth >= maxListDepth {
+			return reject(554, [3]int{5, 4, 6}, "Distribution list <%s> is nested more than %d deep; ask its owner to flatten it", addr, maxListDepth)
+		}
+		members, err := r.st.ListMembers(ctx, l.ID)
+		if err != nil {
+			return err
+		}
+		for _, m := range members {
+			if err := r.resolveInto(ctx, m, res, seen, depth+1, false); err != nil {
+				// One unusable member must not stop mail to the rest of the list.
+				r.log.Warn("distribution list member skipped", "list", l.Address, "member", m, "err", err)
+			}
+		}
+		return nil
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	if address.IsUnderSuffix(a.Domain, r.suffix) {
+		return reject(550, [3]int{5, 1, 1}, "<%s> does not exist in the secure community: check the address in the directory", addr)
+	}
+	td, ok, err := r.trustedDomainFor(ctx, a.Domain)
+	if err != nil {
+		return err
+	}
+	if ok {
+		if td.Status != store.StatusActive {
+			return reject(550, [3]int{5, 7, 1}, "Mail to <%s> is suspended: the trusted domain %s is not active", addr, td.Name)
+		}
+		res.remote = append(res.remote, queue.RemoteRecipient{Address: a.String(), Domain: a.Domain,
+			Route: "trusted:" + td.Name})
+		return nil
+	}
+	return reject(550, [3]int{5, 7, 1}, "<%s> is outside the secure community: cjsm carries mail only between community members and trusted secure domains", addr)
+}
+
+func (r *Relay) resolvePerson(ctx context.Context, p store.Person, res *resolution, top bool) error {
+	if p.Status != store.StatusActive {
+		return reject(550, [3]int{5, 2, 1}, "Mailbox <%s> is %s and does not accept mail", p.Address, p.Status)
+	}
+	o, err := r.st.Organisation(ctx, p.OrgID)
+	if err != nil {
+		return err
+	}
+	if o.Status != store.StatusActive {
+		return reject(550, [3]int{5, 2, 1}, "<%s> belongs to %s, which is %s and does not accept mail", p.Address, o.Name, o.Status)
+	}
+	if o.Kind == store.KindHosted {
+		res.local = append(res.local, queue.LocalRecipient{Address: p.Address, OwnerKind: store.OwnerPerson, OwnerID: p.ID})
+		return nil
+	}
+	cs, err := r.st.Connectors(ctx, o.ID)
+	if err != nil {
+		return err
+	}
+	if len(cs) == 0 || cs[0].OutboundHost == "" {
+		return reject(451, [3]int{4, 4, 0}, "No delivery route is set for %s; the service desk has been told", o.Name)
+	}
+	plain, err := address.Parse(p.PlainAddress)
+	if err != nil {
+		return fmt.Errorf("relay: stored plain address %q of %s: %w", p.PlainAddress, p.AddressKey, err)
+	}
+	res.remote = append(res.remote, queue.RemoteRecipient{Address: plain.String(), ORcpt: p.Address,
+		Domain: plain.Domain, Route: "connector:" + cs[0].Name})
+	return nil
+}
+
+// trustedDomainFor returns the trusted domain that domain is, or is a subdomain of.
+func (r *Relay) trustedDomainFor(ctx context.Context, domain string) (store.TrustedDomain, bool, error) {
+	for d := domain; strings.Contains(d, "."); d = d[strings.Index(d, ".")+1:] {
+		td, err := r.st.TrustedDomain(ctx, d)
+		if err == nil {
+			return td, true, nil
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return td, false, err
+		}
+	}
+	return store.TrustedDomain{}, false, nil
+}
+
+// Rcpt implements smtpserver.Backend.
+func (r *Relay) Rcpt(ctx context.Context, c *smtpserver.Conn, sp smtpserver.Principal, to string, opts smtpserver.RcptOptions) error {
+	p := sp.(*Principal)
+	res, err := r.resolve(ctx, to)
+	if err != nil {
+		r.recordRejection(ctx, "", to, remoteIP(c.Remote), err.Error())
+		return err
+	}
+	if p.Person == nil && strings.HasPrefix(p.Chosen, "trusted:") {
+		for _, rr := range res.remote {
+			if strings.HasPrefix(rr.Route, "trusted:") {
+				r.recordRejection(ctx, "", to, remoteIP(c.Remote), "relaying between trusted domains")
+				return reject(550, [3]int{5, 7, 1}, "<%s> is not in the secure community: cjsm does not relay mail between trusted domains", to)
+			}
+		}
+	}
+	if len(res.local)+len(res.remote) == 0 {
+		return reject(550, [3]int{5, 1, 1}, "<%s> is an empty distribution list", to)
+	}
+	return nil
+}
+
+// Deliver implements smtpserver.Backend: it resolves every recipient again (the directory
+// may have changed since RCPT, and resolution is cheap) and hands the message to the queue.
+func (r *Relay) Deliver(ctx context.Context, c *smtpserver.Conn, sp smtpserver.Principal, env smtpserver.Envelope, msg []byte) (string, error) {
+	p := sp.(*Principal)
+	in := queue.Incoming{QueueID: env.ID, From: env.From, OrgID: p.orgID(), MessageID: messageID(msg),
+		Remote: remoteIP(c.Remote), Data: msg, DSNRet: env.Options.Return,
+		DSNEnvID: env.Options.EnvelopeID, RequireTLS: env.Options.RequireTLS}
+	seenLocal := map[string]bool{}
+	seenRemote := map[string]bool{}
+	for _, rc := range env.Recipients {
+		res, err := r.resolve(ctx, rc.Address)
+		if err != nil {
+			// The recipient was valid at RCPT; accept the rest rather than lose them.
+			r.log.Warn("recipient no longer resolves at DATA", "queue_id", env.ID, "rcpt", rc.Address, "err", err)
+			continue
+		}
+		for _, l := range res.local {
+			k := fmt.Sprintf("%s:%d", l.OwnerKind, l.OwnerID)
+			if !seenLocal[k] {
+				seenLocal[k] = true
+				in.Local = append(in.Local, l)
+			}
+		}
+		for _, rr := range res.remote {
+			k := strings.ToLower(rr.Address)
+			if seenRemote[k] {
+				continue
+			}
+			seenRemote[k] = true
+			rr.Notify = rc.Options.Notify
+			if rc.Options.OriginalRecipient != "" {
+				rr.ORcpt = rc.Options.OriginalRecipientType + ";" + rc.Options.OriginalRecipient
+			}
+			in.Remotes = append(in.Remotes, rr)
+		}
+	}
+	if len(in.Local)+len(in.Remotes) == 0 {
+		return "", reject(550, [3]int{5, 1, 1}, "None of the recipients can receive mail any more")
+	}
+	return r.queue.Accept(ctx, in)
+}
+
+// RouteNotice implements queue.Router: a notice goes wherever mail to addr would go.
+func (r *Relay) RouteNotice(ctx context.Context, addr string) ([]queue.LocalRecipient, []queue.RemoteRecipient, error) {
+	res, err := r.resolve(ctx, addr)
+	return res.local, res.remote, err
+}

@@ -1,0 +1,108 @@
+package relay
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/cjsm/cjsm/internal/address"
+	"github.com/cjsm/cjsm/internal/smtpserver"
+	"github.com/cjsm/cjsm/internal/store"
+)
+
+// Mail implements smtpserver.Backend: the sender address must be one the principal may use.
+// A person may use their own address (either form, for a gateway person) or a group mailbox
+// they may send as; a connector may use its organisation's people's addresses; a trusted
+// domain's server may use addresses in that domain. Gateway addresses are rewritten to their
+// community form.
+func (r *Relay) Mail(ctx context.Context, c *smtpserver.Conn, sp smtpserver.Principal, from string, opts smtpserver.MailOptions) (string, error) {
+	p := sp.(*Principal)
+	if p.Person != nil {
+		return r.personSender(ctx, c, p, from)
+	}
+	return r.serverSender(ctx, c, p, from)
+}
+
+func (r *Relay) personSender(ctx context.Context, c *smtpserver.Conn, p *Principal, from string) (string, error) {
+	if from == "" {
+		return "", reject(550, [3]int{5, 7, 1}, "People may not send with the null sender <>; use your own address %s", p.Person.Address)
+	}
+	a, err := address.Parse(from)
+	if err != nil {
+		return "", reject(553, [3]int{5, 1, 7}, "Sender address <%s> is invalid: %v", from, err)
+	}
+	key := r.communityKey(a)
+	if key == p.Person.AddressKey {
+		return p.Person.Address, nil
+	}
+	g, err := r.st.GroupMailboxByAddress(ctx, key)
+	if err == nil {
+		m, err := r.st.GroupMembership(ctx, g.ID, p.Person.ID)
+		if err == nil && m.Send {
+			return g.Address, nil
+		}
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return "", err
+		}
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return "", err
+	}
+	r.recordRejection(ctx, from, "", remoteIP(c.Remote), "sender address not allowed for "+p.Person.AddressKey)
+	return "", reject(550, [3]int{5, 7, 1}, "You may not send as <%s>: use your own address %s or a group mailbox you have send permission on", from, p.Person.Address)
+}
+
+func (r *Relay) serverSender(ctx context.Context, c *smtpserver.Conn, p *Principal, from string) (string, error) {
+	if from == "" {
+		// Bounces from a recognised server are accepted; the first match is recorded.
+		if len(p.Connectors) > 0 {
+			p.Chosen, p.chosenOrg = "connector:"+p.Connectors[0].Name, p.Connectors[0].OrgID
+		} else {
+			p.Chosen = "trusted:" + p.Trusted[0].Name
+		}
+		return "", nil
+	}
+	a, err := address.Parse(from)
+	if err != nil {
+		return "", reject(553, [3]int{5, 1, 7}, "Sender address <%s> is invalid: %v", from, err)
+	}
+	plain := a
+	if pl, ok := address.PlainForm(a, r.suffix); ok {
+		plain = pl
+	}
+	for _, cn := range p.Connectors {
+		d, err := r.st.DomainByName(ctx, plain.Domain)
+		if err != nil || d.OrgID != cn.OrgID || d.Kind != store.DomainGateway {
+			continue
+		}
+		person, err := r.st.PersonByAddress(ctx, r.communityKey(a))
+		if errors.Is(err, store.ErrNotFound) {
+			r.recordRejection(ctx, from, "", remoteIP(c.Remote), "sender is not a registered person of the connector's organisation")
+			return "", reject(550, [3]int{5, 7, 1}, "Sender <%s> is not a registered person of this organisation; ask your organisation administrator to add them", from)
+		} else if err != nil {
+			return "", err
+		}
+		if person.Status != store.StatusActive {
+			return "", reject(550, [3]int{5, 7, 1}, "Sender <%s> is %s and may not send mail", from, person.Status)
+		}
+		p.Chosen, p.chosenOrg = "connector:"+cn.Name, cn.OrgID
+		return person.Address, nil
+	}
+	for _, td := range p.Trusted {
+		if a.Domain == td.Name || strings.HasSuffix(a.Domain, "."+td.Name) {
+			p.Chosen = "trusted:" + td.Name
+			return a.String(), nil
+		}
+	}
+	r.recordRejection(ctx, from, "", remoteIP(c.Remote), "sender domain not allowed for "+p.String())
+	return "", reject(550, [3]int{5, 7, 1}, "Your server may not send mail from <%s>: it is recognised as %s, which does not cover that domain", from, p.String())
+}
+
+// communityKey returns the lookup key of an address's community form.
+func (r *Relay) communityKey(a address.Address) string {
+	if !address.IsUnderSuffix(a.Domain, r.suffix) {
+		if c, err := address.CommunityForm(a, r.suffix); err == nil {
+			return address.Key(c)
+		}
+	}
+	return address.Key(a)
+}
