@@ -8,11 +8,9 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"sort"
 	"strconv"
-	"syscall"
 
 	"github.com/cjsm/cjsm/internal/config"
 	"github.com/cjsm/cjsm/internal/demo"
@@ -39,7 +37,7 @@ func (d demoInfo) MarshalJSON() ([]byte, error) {
 	return json.Marshal(m)
 }
 
-func cmdDemo(args []string, stdout, stderr io.Writer) error {
+func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	dir := fs.String("dir", "demo", "directory for the demo's configuration, certificates and store; reused when it exists")
 	setupOnly := fs.Bool("setup-only", false, "prepare the directory and exit without serving")
@@ -54,8 +52,6 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
 	fmt.Fprintf(stdout, "preparing demo in %s …\n", *dir)
 	d, err := demo.Setup(ctx, *dir)
 	if err != nil {
@@ -118,6 +114,13 @@ func printDemo(w io.Writer, d *demo.Demo, info demoInfo, jsonPath string) {
 	}
 	fmt.Fprintf(w, "\nMail to kent.police.test (a trusted domain) and to the law firm's people is\n")
 	fmt.Fprintf(w, "received by the demo's outside server and written to %s/<domain>/.\n", info.Received)
-	fmt.Fprintf(w, "\nTry: curl http://%s/healthz\n", info.Listeners["http"])
-	fmt.Fprintf(w, "     cjsm admin --config %s person list\n", d.ConfigPath)
+	fmt.Fprintf(w, "\nTry:\n  curl http://%s/healthz\n", info.Listeners["http"])
+	if len(d.Accounts) >= 3 {
+		from, to := d.Accounts[0], d.Accounts[2]
+		fmt.Fprintf(w, "  swaks --server %s --tls --tls-ca-path %s \\\n", info.Listeners["submission"], d.CACert)
+		fmt.Fprintf(w, "    --auth PLAIN --auth-user %s --auth-password %s \\\n", from.Address, from.Password)
+		fmt.Fprintf(w, "    --from %s --to %s,duty@kent.police.test\n", from.Address, to.Address)
+		fmt.Fprintf(w, "  cjsm admin --config %s trace --sender %s\n", d.ConfigPath, from.Address)
+	}
+	fmt.Fprintf(w, "  cjsm admin --config %s person list\n", d.ConfigPath)
 }

@@ -7,12 +7,15 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -39,7 +42,15 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
+// run runs a command until it finishes, or for serve and demo until SIGTERM or SIGINT.
 func run(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	return runContext(ctx, args, stdout, stderr)
+}
+
+// runContext runs a command; serve and demo stop when ctx ends.
+func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, topUsage)
 		return 2
@@ -47,9 +58,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var err error
 	switch args[0] {
 	case "serve":
-		err = cmdServe(args[1:], stdout, stderr)
+		err = cmdServe(ctx, args[1:], stdout, stderr)
 	case "demo":
-		err = cmdDemo(args[1:], stdout, stderr)
+		err = cmdDemo(ctx, args[1:], stdout, stderr)
 	case "admin":
 		err = cmdAdmin(args[1:], stdout, stderr)
 	case "config":

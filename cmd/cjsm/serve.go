@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/cjsm/cjsm/internal/config"
 	"github.com/cjsm/cjsm/internal/directory"
@@ -25,7 +23,7 @@ func isInputError(err error) bool {
 	return directory.IsInputError(err)
 }
 
-func cmdServe(args []string, stdout, stderr io.Writer) error {
+func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	path := fs.String("config", "", "configuration file (TOML); empty uses the defaults")
 	check := fs.Bool("check", false, "check the configuration and exit")
@@ -48,8 +46,6 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "configuration %s is valid\n", cfg.Path)
 		return nil
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
 	return serve(ctx, cfg, stderr, nil, nil)
 }
 

@@ -474,3 +474,27 @@ func FuzzParseDuration(f *testing.F) {
 		}
 	})
 }
+
+// FuzzLoad checks that any file content either loads or fails with a *config.Error listing at
+// least one problem, never a panic or another kind of error.
+func FuzzLoad(f *testing.F) {
+	f.Add("hostname = \"mail1.cjsm.test\"\n[queue]\nexpire = \"5x\"\n")
+	f.Add("[listen]\nsmtp = \":99999\"\n")
+	f.Add("queue.workers = \"many\"\nlog = 3\n")
+	f.Add("[tls\n")
+	f.Add("data_dir = \"\"\ncommunity_suffix = \"-x..y\"\n")
+	f.Fuzz(func(t *testing.T, text string) {
+		path := filepath.Join(t.TempDir(), "cjsm.toml")
+		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := config.Load(path)
+		if err == nil {
+			return
+		}
+		var ce *config.Error
+		if !errors.As(err, &ce) || len(ce.Problems) == 0 {
+			t.Fatalf("Load(%q) = %v (%T), want a *config.Error with problems", text, err, err)
+		}
+	})
+}

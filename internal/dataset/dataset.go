@@ -246,6 +246,7 @@ func apportion(total int, weights []float64) []int {
 	if len(weights) == 0 || total <= 0 {
 		return parts
 	}
+
 	sum := 0.0
 	for _, w := range weights {
 		sum += w
@@ -257,6 +258,7 @@ func apportion(total int, weights []float64) []int {
 		}
 		sum = float64(len(weights))
 	}
+
 	type rem struct {
 		i int
 		r float64
@@ -269,6 +271,7 @@ func apportion(total int, weights []float64) []int {
 		given += parts[i]
 		rems[i] = rem{i, exact - float64(parts[i])}
 	}
+
 	sort.SliceStable(rems, func(a, b int) bool { return rems[a].r > rems[b].r })
 	for k := 0; given < total; k++ {
 		parts[rems[k%len(rems)].i]++
@@ -481,7 +484,7 @@ func (g *planner) assignDomains(extra int) error {
 		}
 	}
 	// NOTE: with no gateway organisation at all, which only happens at tiny scales, the
-	// dataset has fewer domains than ScaledCounts asks for.
+	// dataset has fewer domains than ScaledCounts returns.
 	for round := 0; extra > 0 && len(gateways) > 0; round++ {
 		order := g.r.Perm(len(gateways))
 		for _, i := range order {
@@ -555,6 +558,11 @@ func (g *planner) assignPeople(total int) {
 		bySector[i] = append(bySector[i], p)
 		orgCounts[i]++
 	}
+	for _, p := range g.plans {
+		if p.parent == nil {
+			g.spreadSize(p, p.sizeWeight)
+		}
+	}
 	quotas := apportion(total, sectorWeights(sectors, orgCounts))
 	for i, plans := range bySector {
 		quota := quotas[i]
@@ -568,13 +576,6 @@ func (g *planner) assignPeople(total int) {
 		weights := make([]float64, len(plans))
 		for j, p := range plans {
 			weights[j] = p.sizeWeight
-			if p.parent != nil {
-				weights[j] = p.parent.sizeWeight * g.lognormal(p.sector.sizeSpread) /
-					float64(len(p.parent.children)+1)
-			}
-			if len(p.children) > 0 {
-				weights[j] *= 0.4 // a head office has fewer people than its branches
-			}
 		}
 		for j, n := range apportion(quota-base*len(plans), weights) {
 			plans[j].people = base + n
@@ -585,6 +586,25 @@ func (g *planner) assignPeople(total int) {
 		if p.people > 0 {
 			p.signatoryFirst, p.signatoryLast = pickName(g.r, p.town.nation)
 		}
+	}
+}
+
+// spreadSize splits the people weight of p's tree: a head office keeps headOffice of it
+// and its sub-organisations share the rest at random.
+func (g *planner) spreadSize(p *orgPlan, weight float64) {
+	p.sizeWeight = weight
+	if len(p.children) == 0 {
+		return
+	}
+	p.sizeWeight = weight * p.sector.headOffice
+	shares := make([]float64, len(p.children))
+	sum := 0.0
+	for i := range shares {
+		shares[i] = g.lognormal(p.sector.sizeSpread)
+		sum += shares[i]
+	}
+	for i, c := range p.children {
+		g.spreadSize(c, weight*(1-p.sector.headOffice)*shares[i]/sum)
 	}
 }
 

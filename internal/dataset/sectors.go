@@ -52,6 +52,7 @@ type sector struct {
 	topShare    float64 // share of the sector's organisations that are top-level
 	grandShare  float64 // share of its sub-organisations at depth 3
 	sizeSpread  float64 // sigma of the log-normal spread of people per organisation
+	headOffice  float64 // share of a tree's people in its top organisation, when nested
 
 	fixedTops []topSpec                                          // used in order, when set
 	newTop    func(g *planner) topSpec                           // otherwise
@@ -89,21 +90,19 @@ var sectors = []*sector{policeSector, prosecutionSector, courtSector, probationS
 	prisonSector, youthJusticeSector, victimSupportSector, barristersSector, defenceSector}
 
 // optionChild returns the i-th of options for parent, in an order shuffled once per
-// parent, named "<parent name> <option>". Past the end of options it names the child
-// after a town in the parent's nation.
+// parent, named "<parent name> <option>". Past the end of options it fills the number
+// of the extra child into overflow, such as "Local Policing Area %d".
 func optionChild(g *planner, parent *orgPlan, i int, options []string,
-	townPattern string) childSpec {
+	overflow string) childSpec {
 	if parent.optionOrder == nil {
 		parent.optionOrder = g.r.Perm(len(options))
 	}
+	opt := fmt.Sprintf(overflow, i-len(options)+1)
 	if i < len(options) {
-		opt := options[parent.optionOrder[i]]
-		return childSpec{name: parent.name + " " + opt, label: address.Slug(opt),
-			town: parent.town}
+		opt = options[parent.optionOrder[i]]
 	}
-	t := pick(g.r, townsByNation[parent.town.nation])
-	opt := fmt.Sprintf(townPattern, t.name)
-	return childSpec{name: parent.name + " " + opt, label: address.Slug(opt), town: t}
+	return childSpec{name: parent.name + " " + opt, label: address.Slug(opt),
+		town: parent.town}
 }
 
 // townLabelled gives a branch the DNS label of its town, for domains such as
@@ -136,6 +135,7 @@ var policeSector = &sector{
 	topShare:    48.0 / 630,
 	grandShare:  0.35,
 	sizeSpread:  0.5,
+	headOffice:  0.1,
 	fixedTops:   policeForces(),
 	child: func(g *planner, p *orgPlan, i int) childSpec {
 		return optionChild(g, p, i, []string{"North Division", "South Division",
@@ -144,7 +144,7 @@ var policeSector = &sector{
 			"City Division", "Crime Command", "Operations Command",
 			"Criminal Justice Department", "Public Protection Command",
 			"Specialist Crime Command", "Professional Standards Department"},
-			"%s District")
+			"Local Policing Area %d")
 	},
 	grand: func(g *planner, p *orgPlan, i int) childSpec {
 		return optionChild(g, p, i, []string{"Criminal Investigation Department",
@@ -152,7 +152,7 @@ var policeSector = &sector{
 			"Domestic Abuse Unit", "Intelligence Unit", "Neighbourhood Policing Team",
 			"Response Team", "Disclosure Unit", "Child Abuse Investigation Team",
 			"Rape and Serious Sexual Offences Team", "Digital Forensics Unit",
-			"File Quality Team"}, "%s Local Policing Team")
+			"File Quality Team"}, "Local Policing Team %d")
 	},
 	jobs: []weighted{{"Police Constable", 30}, {"Detective Constable", 15},
 		{"Police Sergeant", 8}, {"Detective Sergeant", 5}, {"Inspector", 3},
@@ -167,7 +167,8 @@ var policeSector = &sector{
 }
 
 // policeForces lists the territorial and national police forces, the largest first so
-// that a small --scale keeps the big ones. Weights follow the rough size of each force.
+// that a small --scale keeps the big ones. The weights are rough estimates of each
+// force's relative size.
 func policeForces() []topSpec {
 	type force struct {
 		name, short, label, town string
@@ -237,6 +238,14 @@ func policeForces() []topSpec {
 		tops[i] = topSpec{name: f.name, short: f.short, label: f.label + ".police",
 			town: mustTown(f.town), weight: f.weight, kind: store.KindGateway}
 	}
+	// The Metropolitan Police works in basic command units of several boroughs each.
+	for _, area := range []string{"Central East", "Central North", "Central South",
+		"Central West", "East Area", "North Area", "North East", "North West", "South Area",
+		"South East", "South West", "West Area"} {
+		tops[0].children = append(tops[0].children, childSpec{
+			name:  "Metropolitan Police " + area + " Basic Command Unit",
+			label: address.Slug(area), town: tops[0].town})
+	}
 	return tops
 }
 
@@ -255,6 +264,7 @@ var prosecutionSector = &sector{
 	topShare:    3.0 / 100,
 	grandShare:  0.75,
 	sizeSpread:  0.4,
+	headOffice:  0.1,
 	fixedTops: []topSpec{
 		{name: "Crown Prosecution Service", short: "CPS", label: "cps",
 			town: mustTown("London"), weight: 17, subWeight: 17, kind: store.KindGateway,
@@ -299,7 +309,7 @@ var prosecutionSector = &sector{
 			"Rape and Serious Sexual Offences Unit", "Complex Casework Unit", "Youth Unit",
 			"Case Progression Unit", "Fraud Unit", "Proceeds of Crime Unit", "Appeals Unit",
 			"Victim Liaison Unit", "Domestic Abuse Unit", "Serious Violence Unit"},
-			"%s Hub")
+			"Casework Hub %d")
 	},
 	jobs: []weighted{{"Crown Prosecutor", 20}, {"Senior Crown Prosecutor", 15},
 		{"Crown Advocate", 5}, {"Senior Crown Advocate", 4}, {"Paralegal Officer", 20},
@@ -319,6 +329,7 @@ var courtSector = &sector{
 	topShare:    3.0 / 450,
 	grandShare:  0.96,
 	sizeSpread:  0.5,
+	headOffice:  0.05,
 	fixedTops: []topSpec{
 		{name: "HM Courts & Tribunals Service", short: "HMCTS", label: "hmcts",
 			town: mustTown("London"), weight: 25, subWeight: 7, kind: store.KindGateway,
@@ -408,6 +419,7 @@ var probationSector = &sector{
 	topShare:    13.0 / 160,
 	grandShare:  0.2,
 	sizeSpread:  0.4,
+	headOffice:  0.1,
 	fixedTops:   probationRegions(),
 	child: func(g *planner, p *orgPlan, i int) childSpec {
 		if p.town.nation == northernIreland {
@@ -418,7 +430,7 @@ var probationSector = &sector{
 	grand: func(g *planner, p *orgPlan, i int) childSpec {
 		return optionChild(g, p, i, []string{"Court Team", "Approved Premises",
 			"Unpaid Work Team", "Sentence Management Team", "Victim Liaison Unit",
-			"Interventions Team"}, "%s Reporting Centre")
+			"Interventions Team"}, "Reporting Centre %d")
 	},
 	jobs: []weighted{{"Probation Officer", 25}, {"Probation Services Officer", 25},
 		{"Senior Probation Officer", 6}, {"Case Administrator", 15}, {"Court Duty Officer", 5},
@@ -436,6 +448,7 @@ var prisonSector = &sector{
 	topShare:    6.0 / 150,
 	grandShare:  0.15,
 	sizeSpread:  0.4,
+	headOffice:  0.05,
 	fixedTops: []topSpec{
 		{name: "HM Prison Service", short: "HMPS", label: "hmps", town: mustTown("London"),
 			weight: 10, subWeight: 90, kind: store.KindGateway},
@@ -457,7 +470,7 @@ var prisonSector = &sector{
 	grand: func(g *planner, p *orgPlan, i int) childSpec {
 		return optionChild(g, p, i, []string{"Offender Management Unit",
 			"Security Department", "Healthcare", "Safer Custody Team", "Legal Visits",
-			"Resettlement Team"}, "%s Annexe")
+			"Resettlement Team"}, "Residential Unit %d")
 	},
 	jobs: []weighted{{"Prison Officer", 40}, {"Supervising Officer", 6},
 		{"Custodial Manager", 3}, {"Offender Management Unit Administrator", 5},
@@ -474,6 +487,7 @@ var youthJusticeSector = &sector{
 	peopleShare: 0.02,
 	topShare:    1,
 	sizeSpread:  0.4,
+	headOffice:  0.5,
 	newTop: func(g *planner) topSpec {
 		var t *town
 		var name string
@@ -516,6 +530,7 @@ var victimSupportSector = &sector{
 	peopleShare: 0.03,
 	topShare:    0.75,
 	sizeSpread:  0.8,
+	headOffice:  0.5,
 	newTop: func(g *planner) topSpec {
 		patterns := []string{"%s Victim Support", "%s Rape Crisis", "%s Women's Aid",
 			"%s Domestic Abuse Service", "%s Witness Support", "Support After Crime %s",
@@ -543,6 +558,7 @@ var barristersSector = &sector{
 	peopleShare: 0.05,
 	topShare:    0.9,
 	sizeSpread:  0.6,
+	headOffice:  0.7,
 	newTop: func(g *planner) topSpec {
 		var name string
 		var t *town
@@ -591,6 +607,7 @@ var defenceSector = &sector{
 	peopleShare: 0.22,
 	topShare:    0.875,
 	sizeSpread:  1.0,
+	headOffice:  0.5,
 	newTop: func(g *planner) topSpec {
 		var name string
 		var t *town

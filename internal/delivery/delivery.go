@@ -9,7 +9,7 @@
 //
 // The package decides nothing about retries. The queue calls Client.Deliver
 // for each destination and retries, defers or bounces each recipient from its
-// RecipientResult. Delivery imports no other cjsm package but address.
+// RecipientResult. The package imports no cjsm package other than address.
 package delivery
 
 import (
@@ -40,12 +40,12 @@ const (
 
 // maxAddressAttempts bounds the connection attempts of one delivery over all
 // MX hosts and their addresses, so that a domain with many broken hosts
-// cannot hold a queue worker for long. RFC 5321 section 5.1 asks clients to
-// try at least two addresses.
+// cannot hold a queue worker for long. RFC 5321 section 5.1 recommends
+// trying at least two addresses.
 const maxAddressAttempts = 10
 
-// Policy says how the receiving server's certificate is checked. Whatever the
-// policy, TLS itself is always required.
+// Policy is the rule for checking the receiving server's certificate. TLS
+// itself is required under every policy.
 type Policy struct {
 	// Mode is ModeMX (the default when empty), ModePinned, ModeMTASTS or
 	// ModeDANE. The last two are not implemented yet and act as ModeMX.
@@ -75,24 +75,24 @@ type Target struct {
 	// Port is the port of MX hosts. 0 means DefaultPort, 25.
 	Port int
 
-	// Policy is how the server's certificate is checked.
+	// Policy is the certificate check for this destination.
 	Policy Policy
 }
 
 // Envelope is the SMTP envelope of one message for one destination.
 type Envelope struct {
-	// From is the reverse-path without angle brackets; "" is the null sender
-	// of delivery status notifications.
+	// From is the reverse-path without angle brackets. The empty string is
+	// the null sender of delivery status notifications.
 	From string
 
 	// To are the recipients at this destination, without angle brackets.
 	To []string
 
-	// RequireTLS asks for REQUIRETLS (RFC 8689): only a server that offers it
+	// RequireTLS requests REQUIRETLS (RFC 8689): only a server that offers it
 	// may receive the message, and it must keep requiring TLS onwards.
 	RequireTLS bool
 
-	// SMTPUTF8 says the message has UTF-8 headers (RFC 6532). The SMTPUTF8
+	// SMTPUTF8 is true when the message has UTF-8 headers (RFC 6532). The SMTPUTF8
 	// parameter is also sent when an address is not ASCII.
 	SMTPUTF8 bool
 
@@ -139,9 +139,10 @@ type Report struct {
 	Host string
 	Addr string
 
-	// TLSVersion and Cipher are the TLS version and cipher suite names, such
-	// as "TLSv1.3" and "TLS_AES_128_GCM_SHA256", of the session that carried
-	// the transaction.
+	// TLSVersion and Cipher are the TLS version and cipher suite names of the
+	// session that carried the transaction, as tls.VersionName and
+	// tls.CipherSuiteName return them, such as "TLS 1.3" and
+	// "TLS_AES_128_GCM_SHA256".
 	TLSVersion string
 	Cipher     string
 
@@ -160,7 +161,7 @@ type Report struct {
 }
 
 // Client delivers messages over SMTP with mandatory TLS. Its zero value is
-// usable; set fields before the first Deliver and do not change them after.
+// usable. Set fields before the first Deliver and do not change them after.
 // A Client is safe for concurrent use and keeps idle connections for reuse,
 // so call Close when done.
 type Client struct {
@@ -189,7 +190,7 @@ type Client struct {
 	Logger *slog.Logger
 
 	// MaxIdlePerHost is how many idle connections are kept for each server
-	// address and policy. 0 means DefaultMaxIdlePerHost; a negative value
+	// address and policy. 0 means DefaultMaxIdlePerHost, and a negative value
 	// turns reuse off.
 	MaxIdlePerHost int
 
@@ -413,27 +414,8 @@ func (d *attempt) run(ctx context.Context) {
 		return
 	}
 
-	tries := 0
-	for _, host := range hosts {
-		ips, err := res.lookupHost(ctx, host.name)
-		if err != nil {
-			d.addFailure(hostLookupError(host.name, err))
-			continue
-		}
-		for _, ip := range ips {
-			if tries == maxAddressAttempts || ctx.Err() != nil {
-				break
-			}
-			tries++
-			addr := net.JoinHostPort(ip.String(), strconv.Itoa(port))
-			done, skipHost := d.tryAddress(ctx, host.name, addr)
-			if done {
-				return
-			}
-			if skipHost {
-				break
-			}
-		}
+	if d.tryHosts(ctx, res, hosts, port) {
+		return
 	}
 
 	if len(d.failures) == 0 {
@@ -442,6 +424,35 @@ func (d *attempt) run(ctx context.Context) {
 			ctx.Err()))
 	}
 	failAll(d.report.Results, combineAttempts(d.failures))
+}
+
+// tryHosts tries the addresses of each host in turn, at most
+// maxAddressAttempts in all, and reports whether a server took the
+// transaction.
+func (d *attempt) tryHosts(ctx context.Context, res *resolver, hosts []mxHost, port int) bool {
+	tries := 0
+	for _, host := range hosts {
+		if tries == maxAddressAttempts || ctx.Err() != nil {
+			return false
+		}
+		ips, err := res.lookupHost(ctx, host.name)
+		if err != nil {
+			d.addFailure(hostLookupError(host.name, err))
+			continue
+		}
+		for _, ip := range ips[:min(len(ips), maxAddressAttempts-tries)] {
+			tries++
+			addr := net.JoinHostPort(ip.String(), strconv.Itoa(port))
+			done, skipHost := d.tryAddress(ctx, host.name, addr)
+			if done {
+				return true
+			}
+			if skipHost || ctx.Err() != nil {
+				break
+			}
+		}
+	}
+	return false
 }
 
 // hosts returns the hosts to try and their port: the route's host, or the
@@ -528,7 +539,7 @@ func ipOf(addr string) string {
 }
 
 // session returns a session to addr that has completed STARTTLS under
-// policy: an idle one that still answers RSET, or a new one. The session is
+// policy: an idle one that still accepts RSET, or a new one. The session is
 // bound to ctx until release.
 func (c *Client) session(ctx context.Context, host, addr string, policy Policy,
 	log *slog.Logger) (s *session, reused bool, failure *Error) {

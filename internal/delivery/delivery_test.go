@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -187,7 +188,7 @@ func TestDeliverFallsBackOnBusyGreeting(t *testing.T) {
 	second.WaitMessages(1, 5*time.Second)
 }
 
-func TestAllMXFailuresCombineIntoOneTemporaryError(t *testing.T) {
+func TestAllMXFailuresCombine(t *testing.T) {
 	f := newFixture(t)
 	busy := busyServer(t, "421 4.3.2 mx2.police.test busy, try later")
 	f.dns.AddMX("police.test", 10, "mx1.police.test")
@@ -238,7 +239,7 @@ func busyServer(t *testing.T, greeting string) string {
 	return l.Addr().String()
 }
 
-func TestCertificateFailuresAreTemporaryAndSendNothing(t *testing.T) {
+func TestTLSFailureSendsNothing(t *testing.T) {
 	otherCA, err := pki.NewCA("untrusted test CA", time.Hour)
 	if err != nil {
 		t.Fatal(err)
@@ -264,6 +265,16 @@ func TestCertificateFailuresAreTemporaryAndSendNothing(t *testing.T) {
 				return config
 			},
 			wantReason: "not signed by a trusted certificate authority",
+		},
+		{
+			name: "TLS 1.1 only",
+			serverTLS: func(f *fixture) *tls.Config {
+				config, _ := serverTLS(t, f.ca, "mx1.police.test")
+				config.MinVersion = tls.VersionTLS10
+				config.MaxVersion = tls.VersionTLS11
+				return config
+			},
+			wantReason: "TLS handshake failed",
 		},
 		{
 			name: "self-signed",
@@ -459,7 +470,7 @@ func colonHex(hex string) string {
 	return strings.Join(pairs, ":")
 }
 
-func TestRecipientRepliesAreReportedPerRecipient(t *testing.T) {
+func TestRecipientRepliesPerRecipient(t *testing.T) {
 	f := newFixture(t)
 	sink, tp := f.tlsSink("mx1.police.test")
 	sink.SetRcptError(func(rcpt string) *smtp.SMTPError {
@@ -525,7 +536,7 @@ func TestRecipientRepliesAreReportedPerRecipient(t *testing.T) {
 	}
 }
 
-func TestDataReplyAppliesToAcceptedRecipients(t *testing.T) {
+func TestDataReplyAppliesToAccepted(t *testing.T) {
 	tests := []struct {
 		name      string
 		dataError *smtp.SMTPError
@@ -653,7 +664,7 @@ func TestDNSFailures(t *testing.T) {
 
 func TestDNSTimeoutIsTemporary(t *testing.T) {
 	f := newFixture(t)
-	// A UDP socket that never answers stands in for an unreachable resolver.
+	// A UDP socket that never replies plays the part of an unreachable resolver.
 	silent, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -753,7 +764,7 @@ func TestReuseIsKeyedByPolicy(t *testing.T) {
 	}
 }
 
-func TestReuseRedialsWhenIdleConnectionDied(t *testing.T) {
+func TestReuseRedialsDeadConnection(t *testing.T) {
 	f := newFixture(t)
 	sink, tp := f.tlsSink("mx1.police.test")
 	port := f.mxTo("police.test", "mx1.police.test", tp)
@@ -774,7 +785,7 @@ func TestReuseRedialsWhenIdleConnectionDied(t *testing.T) {
 	}
 }
 
-func TestIdleConnectionsCloseAfterTimeout(t *testing.T) {
+func TestIdleConnectionsTimeOut(t *testing.T) {
 	f := newFixture(t)
 	f.client.IdleTimeout = 100 * time.Millisecond
 	_, tp := f.tlsSink("mx1.police.test")
@@ -799,6 +810,46 @@ func TestIdleConnectionsCloseAfterTimeout(t *testing.T) {
 	}
 }
 
+func TestConcurrentDeliveriesShareConnections(t *testing.T) {
+	const workers, perWorker = 6, 4
+	f := newFixture(t)
+	// With one idle slot per worker, a worker dials only when every other
+	// connection is in use, so at most one connection per worker is opened.
+	f.client.MaxIdlePerHost = workers
+	sink, tp := f.tlsSink("mx1.police.test")
+	port := f.mxTo("police.test", "mx1.police.test", tp)
+	target := Target{Domain: "police.test", Port: port}
+
+	var wg sync.WaitGroup
+	errs := make(chan string, workers*perWorker)
+	for w := range workers {
+		wg.Go(func() {
+			for i := range perWorker {
+				rcpt := "r" + strconv.Itoa(w*perWorker+i) + "@police.test"
+				report, err := f.client.Deliver(context.Background(), target,
+					Envelope{From: "sender@cjsm.test", To: []string{rcpt}},
+					[]byte(testMessage))
+				if err != nil {
+					errs <- err.Error()
+				} else if r := report.Results[0]; r.Err != nil {
+					errs <- r.Err.Message
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for msg := range errs {
+		t.Error(msg)
+	}
+
+	sink.WaitMessages(workers*perWorker, 10*time.Second)
+	if n := tp.connections(); n > workers {
+		t.Errorf("%d deliveries from %d workers used %d connections, want at most %d",
+			workers*perWorker, workers, n, workers)
+	}
+}
+
 func TestNoReuseWhenDisabled(t *testing.T) {
 	f := newFixture(t)
 	f.client.MaxIdlePerHost = -1
@@ -815,7 +866,7 @@ func TestNoReuseWhenDisabled(t *testing.T) {
 	}
 }
 
-func TestRequireTLSWithoutServerSupportIsPermanent(t *testing.T) {
+func TestRequireTLSUnsupportedIsPermanent(t *testing.T) {
 	f := newFixture(t)
 	sink, tp := f.tlsSink("mx1.police.test")
 	port := f.mxTo("police.test", "mx1.police.test", tp)
@@ -839,7 +890,7 @@ func TestRequireTLSWithoutServerSupportIsPermanent(t *testing.T) {
 	}
 }
 
-func TestInvalidRecipientFailsAloneAndPermanently(t *testing.T) {
+func TestInvalidRecipientFailsAlone(t *testing.T) {
 	f := newFixture(t)
 	sink, tp := f.tlsSink("mx1.police.test")
 	port := f.mxTo("police.test", "mx1.police.test", tp)
@@ -863,7 +914,7 @@ func TestInvalidRecipientFailsAloneAndPermanently(t *testing.T) {
 	}
 }
 
-func TestInternationalisedAddressIsDelivered(t *testing.T) {
+func TestInternationalisedAddressDelivered(t *testing.T) {
 	f := newFixture(t)
 	sink, tp := f.tlsSink("mx1.police.test")
 	port := f.mxTo("police.test", "mx1.police.test", tp)
@@ -940,7 +991,7 @@ func TestSlowServerTimesOut(t *testing.T) {
 	}
 }
 
-func TestInvalidArgumentsAreRejectedBeforeConnecting(t *testing.T) {
+func TestInvalidArgumentsRejected(t *testing.T) {
 	good := Envelope{From: "sender@cjsm.test", To: []string{"a@police.test"}}
 	tests := []struct {
 		name   string

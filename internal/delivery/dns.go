@@ -157,7 +157,7 @@ func (r *resolver) lookupMX(ctx context.Context, domain string) ([]mxHost, *Erro
 		}
 		hosts = append(hosts, mxHost{name: canonicalHost(mx.Mx), preference: mx.Preference})
 	}
-	// RFC 7505 section 3: a null MX (target ".") says that the domain accepts
+	// RFC 7505 section 3: a null MX (target ".") declares that the domain accepts
 	// no mail. A domain that has one must publish no other MX, so a list that
 	// mixes both is broken and its real hosts are tried.
 	if nullMX && len(hosts) == 0 {

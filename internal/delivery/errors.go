@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// Error is why one recipient was not delivered in this attempt. The queue
+// Error is the failure to deliver to one recipient in this attempt. The queue
 // retries a Temporary error with backoff until the message expires, and
 // bounces a permanent one at once with a delivery status notification
 // (RFC 3464) built from Enhanced, Reply and Message.
@@ -23,7 +23,7 @@ type Error struct {
 
 	// Enhanced is the RFC 3463 status code, such as "5.1.1": the server's own
 	// when it sent one, otherwise the code that best describes the failure,
-	// such as "4.4.1" when no server answered. It is never empty.
+	// such as "4.4.1" when no server replied. It is never empty.
 	Enhanced string
 
 	// Reply is the server's reply on one line ("550 5.1.1 no such user"), for

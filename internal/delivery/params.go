@@ -173,8 +173,8 @@ func isControl(r rune) bool {
 func mailParams(ext map[string]string, p *preparedEnvelope, size int, eightBit bool) []string {
 	var params []string
 	if _, ok := ext["SIZE"]; ok {
-		// RFC 1870 section 6: the size is an estimate, so dot stuffing and line
-		// ending conversion need not be counted.
+		// RFC 1870 lets the declared size be an estimate, so dot stuffing and
+		// line ending conversion are not counted.
 		params = append(params, "SIZE="+strconv.Itoa(size))
 	}
 	if _, ok := ext["8BITMIME"]; ok && eightBit {

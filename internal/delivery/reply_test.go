@@ -86,7 +86,7 @@ func TestReadReplyReportsTruncation(t *testing.T) {
 	}
 }
 
-func TestReadReplyAcceptsLongLineAcrossBuffer(t *testing.T) {
+func TestReadReplyLongLine(t *testing.T) {
 	text := strings.Repeat("y", 100)
 	rep, err := readReply(bufio.NewReaderSize(strings.NewReader("250 "+text+"\r\n"), 16))
 	if err != nil {

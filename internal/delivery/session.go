@@ -186,8 +186,8 @@ func (s *session) hello(hostname string) *Error {
 }
 
 // startTLS upgrades the connection with STARTTLS (RFC 3207) and sends EHLO
-// again, as RFC 3207 section 4.2 requires because the server may offer other
-// extensions over TLS. Any failure leaves the session broken, so that no
+// again, because RFC 3207 section 4.2 has the client discard the extensions
+// it learnt before TLS. Any failure leaves the session broken, so that no
 // command is ever sent without TLS.
 func (s *session) startTLS(hostname string, config *tls.Config) *Error {
 	prefix := hostPrefix(s.host, s.addr)
@@ -208,10 +208,9 @@ func (s *session) startTLS(hostname string, config *tls.Config) *Error {
 			"%s: server refused STARTTLS with %q, and TLS is required. "+
 				"The message was not sent in plaintext.", prefix, rep.String())
 	}
-	// Octets already buffered after the 220 reply were sent before TLS, and
-	// would be read as if they came over TLS: a sign of command injection by a
-	// man in the middle (the attack described in CVE-2011-0411, from the
-	// client's side).
+	// Octets already buffered after the 220 reply came before TLS but would
+	// be read as if they came over it. They are a sign that a man in the
+	// middle is injecting replies, so the connection is dropped.
 	if s.r.Buffered() > 0 {
 		s.broken = true
 		return localError(true, codeTLSFailed, s.host,

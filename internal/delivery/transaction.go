@@ -1,7 +1,6 @@
 package delivery
 
 import (
-	"fmt"
 	"strings"
 )
 
@@ -24,7 +23,9 @@ func (s *session) checkCapabilities(p *preparedEnvelope, size int) *Error {
 	prefix := hostPrefix(s.host, s.addr)
 
 	// RFC 8689 section 4.2.1: a message sent with REQUIRETLS goes only to a
-	// server that offers REQUIRETLS; otherwise it is returned to the sender.
+	// server that offers REQUIRETLS, and is otherwise returned to the sender.
+	// TODO: RFC 8689 also requires MX records authenticated by DNSSEC or an
+	// MTA-STS policy. Neither is checked yet, so REQUIRETLS mail trusts plain DNS.
 	if _, ok := s.ext["REQUIRETLS"]; p.requireTLS && !ok {
 		return localError(false, codeNoRequireTLS, s.host,
 			"%s: server does not offer REQUIRETLS, which the sender required. "+
@@ -38,8 +39,8 @@ func (s *session) checkCapabilities(p *preparedEnvelope, size int) *Error {
 				"internationalised addresses or headers.", prefix)
 	}
 
-	// RFC 1870 section 4: a SIZE parameter is the largest message the server
-	// accepts; 0 means no fixed limit.
+	// RFC 1870: the SIZE parameter is the largest message the server accepts,
+	// and 0 means no fixed limit.
 	if param, ok := s.ext["SIZE"]; ok {
 		if limit := parseSizeLimit(param); limit > 0 && int64(size) > limit {
 			return localError(false, codeTooBig, s.host,
@@ -57,7 +58,7 @@ func (s *session) transaction(p *preparedEnvelope, msg []byte,
 	results []RecipientResult) bool {
 	if !s.secure {
 		// connect returns only sessions that completed STARTTLS, so this cannot
-		// happen; it guards the rule that mail never goes in plaintext.
+		// happen. It guards the rule that mail never goes in plaintext.
 		failAll(results, localError(true, codeTLSFailed, s.host,
 			"%s: internal error: transaction on a connection without TLS. "+
 				"The message was not sent.", hostPrefix(s.host, s.addr)))
@@ -182,13 +183,4 @@ func failSome(results []RecipientResult, indexes []int, err *Error) {
 	for _, i := range indexes {
 		results[i].Err = err
 	}
-}
-
-// String returns a result for logs: the recipient and "delivered" or the
-// error message.
-func (r RecipientResult) String() string {
-	if r.Err == nil {
-		return fmt.Sprintf("%s: delivered (%s)", r.Rcpt, r.Reply)
-	}
-	return fmt.Sprintf("%s: %s", r.Rcpt, r.Err.Message)
 }

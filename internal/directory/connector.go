@@ -44,7 +44,7 @@ func (s *Service) CreateConnector(ctx context.Context, a Actor, in ConnectorInpu
 	}
 	if c.OutboundHost != "" && net.ParseIP(c.OutboundHost) == nil {
 		if _, err := address.ParseDomain(c.OutboundHost); err != nil {
-			return c, inputErr("outbound host", c.OutboundHost, "%v", err)
+			return c, syntaxErr("outbound host", c.OutboundHost, err)
 		}
 	}
 	var nets []string

@@ -56,6 +56,17 @@ func inputErr(field, value, format string, args ...any) error {
 	return &InputError{Field: field, Value: value, Reason: fmt.Sprintf(format, args...)}
 }
 
+// syntaxErr turns an error of the address package into an InputError. That error's own
+// message already quotes the value, so only its problem and fix become the reason, and the
+// value is not repeated.
+func syntaxErr(field, value string, err error) error {
+	var ae *address.Error
+	if errors.As(err, &ae) {
+		return &InputError{Field: field, Value: value, Reason: ae.Problem + "; " + ae.Fix}
+	}
+	return &InputError{Field: field, Value: value, Reason: err.Error()}
+}
+
 // IsInputError reports whether err was caused by invalid input rather than a failure.
 func IsInputError(err error) bool {
 	var ie *InputError
@@ -74,7 +85,7 @@ func audit(ctx context.Context, tx *store.Tx, a Actor, action, target, detail st
 func addressKey(field, s string) (address.Address, string, error) {
 	a, err := address.Parse(s)
 	if err != nil {
-		return address.Address{}, "", &InputError{Field: field, Value: s, Reason: err.Error()}
+		return address.Address{}, "", syntaxErr(field, s, err)
 	}
 	return a, address.Key(a), nil
 }

@@ -20,7 +20,7 @@ func (s *Service) AddDomain(ctx context.Context, a Actor, orgSlug, name string) 
 	var d store.Domain
 	dn, err := address.ParseDomain(name)
 	if err != nil {
-		return d, inputErr("domain", name, "%v", err)
+		return d, syntaxErr("domain", name, err)
 	}
 	if address.IsUnderSuffix(dn, s.suffix) {
 		return d, inputErr("domain", dn, "is under the community suffix %s; add the organisation's own domain, and cjsm derives the community form", s.suffix)
@@ -67,7 +67,7 @@ func (s *Service) MarkDomainVerified(ctx context.Context, a Actor, name, state s
 	}
 	dn, err := address.ParseDomain(name)
 	if err != nil {
-		return d, inputErr("domain", name, "%v", err)
+		return d, syntaxErr("domain", name, err)
 	}
 	err = s.st.InTx(ctx, func(tx *store.Tx) error {
 		d, err = tx.DomainByName(ctx, dn)
@@ -89,7 +89,7 @@ func (s *Service) MarkDomainVerified(ctx context.Context, a Actor, name, state s
 func (s *Service) RemoveDomain(ctx context.Context, a Actor, name string) error {
 	dn, err := address.ParseDomain(name)
 	if err != nil {
-		return inputErr("domain", name, "%v", err)
+		return syntaxErr("domain", name, err)
 	}
 	return s.st.InTx(ctx, func(tx *store.Tx) error {
 		d, err := tx.DomainByName(ctx, dn)
@@ -158,7 +158,7 @@ func (s *Service) checkTrusted(in *TrustedInput) error {
 	for _, n := range splitList(in.PinnedNames) {
 		dn, err := address.ParseDomain(strings.TrimPrefix(n, "*."))
 		if err != nil {
-			return inputErr("pinned name", n, "%v", err)
+			return syntaxErr("pinned name", n, err)
 		}
 		if strings.HasPrefix(n, "*.") {
 			dn = "*." + dn
@@ -200,7 +200,7 @@ func (s *Service) checkTrusted(in *TrustedInput) error {
 	for _, n := range splitList(in.SourceCertNames) {
 		dn, err := address.ParseDomain(n)
 		if err != nil {
-			return inputErr("source certificate name", n, "%v", err)
+			return syntaxErr("source certificate name", n, err)
 		}
 		certNames = append(certNames, dn)
 	}
@@ -218,7 +218,7 @@ func (s *Service) CreateTrustedDomain(ctx context.Context, a Actor, in TrustedIn
 	var d store.TrustedDomain
 	dn, err := address.ParseDomain(in.Name)
 	if err != nil {
-		return d, inputErr("domain", in.Name, "%v", err)
+		return d, syntaxErr("domain", in.Name, err)
 	}
 	if address.IsUnderSuffix(dn, s.suffix) {
 		return d, inputErr("domain", dn, "is inside the community suffix %s; community domains are not trusted domains", s.suffix)
@@ -257,7 +257,7 @@ func (s *Service) UpdateTrustedDomain(ctx context.Context, a Actor, in TrustedIn
 	var d store.TrustedDomain
 	dn, err := address.ParseDomain(in.Name)
 	if err != nil {
-		return d, inputErr("domain", in.Name, "%v", err)
+		return d, syntaxErr("domain", in.Name, err)
 	}
 	err = s.st.InTx(ctx, func(tx *store.Tx) error {
 		d, err = tx.TrustedDomain(ctx, dn)
@@ -301,7 +301,7 @@ func (s *Service) UpdateTrustedDomain(ctx context.Context, a Actor, in TrustedIn
 func (s *Service) RemoveTrustedDomain(ctx context.Context, a Actor, name string) error {
 	dn, err := address.ParseDomain(name)
 	if err != nil {
-		return inputErr("domain", name, "%v", err)
+		return syntaxErr("domain", name, err)
 	}
 	return s.st.InTx(ctx, func(tx *store.Tx) error {
 		d, err := tx.TrustedDomain(ctx, dn)

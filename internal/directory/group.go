@@ -15,7 +15,7 @@ func (s *Service) sharedAddress(ctx context.Context, tx *store.Tx, o store.Organ
 	local = strings.ToLower(strings.TrimSpace(local))
 	a, err := address.Parse(local + "@" + o.Slug + "." + s.suffix)
 	if err != nil {
-		return a, "", inputErr("local part", local, "%v", err)
+		return a, "", syntaxErr("local part", local, err)
 	}
 	key := address.Key(a)
 	taken, err := tx.AddressTaken(ctx, key)

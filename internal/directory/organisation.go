@@ -70,7 +70,7 @@ func (s *Service) CreateOrganisation(ctx context.Context, a Actor, in OrgInput) 
 	}
 	if o.SignatoryEmail != "" {
 		if _, err := address.Parse(o.SignatoryEmail); err != nil {
-			return o, inputErr("signatory email", o.SignatoryEmail, "%v", err)
+			return o, syntaxErr("signatory email", o.SignatoryEmail, err)
 		}
 	}
 	err := s.st.InTx(ctx, func(tx *store.Tx) error {
@@ -161,7 +161,7 @@ func (s *Service) UpdateOrganisation(ctx context.Context, a Actor, slug string, 
 		set("signatory_name", &o.SignatoryName, ch.SignatoryName)
 		if ch.SignatoryEmail != nil && *ch.SignatoryEmail != "" {
 			if _, err := address.Parse(*ch.SignatoryEmail); err != nil {
-				return inputErr("signatory email", *ch.SignatoryEmail, "%v", err)
+				return syntaxErr("signatory email", *ch.SignatoryEmail, err)
 			}
 		}
 		set("signatory_email", &o.SignatoryEmail, ch.SignatoryEmail)

@@ -77,7 +77,7 @@ func checkContact(v string, suffix string) error {
 	}
 	a, err := address.Parse(v)
 	if err != nil {
-		return inputErr("contact address", v, "%v", err)
+		return syntaxErr("contact address", v, err)
 	}
 	if address.IsUnderSuffix(a.Domain, suffix) {
 		return inputErr("contact address", v, "is inside the community; give an address outside it, used for notifications")
@@ -161,7 +161,7 @@ func (s *Service) assignAddress(ctx context.Context, tx *store.Tx, o store.Organ
 			return lookupErr
 		}
 		if err != nil {
-			return inputErr("name", p.FirstName+" "+p.LastName, "%v", err)
+			return syntaxErr("name", p.FirstName+" "+p.LastName, err)
 		}
 		p.Address, p.AddressKey = addr.String(), address.Key(addr)
 		return nil
@@ -184,7 +184,7 @@ func (s *Service) assignAddress(ctx context.Context, tx *store.Tx, o store.Organ
 	}
 	community, err := address.CommunityForm(plain, s.suffix)
 	if err != nil {
-		return inputErr("address", given, "%v", err)
+		return syntaxErr("address", given, err)
 	}
 	p.PlainAddress = plain.String()
 	p.Address, p.AddressKey = community.String(), address.Key(community)

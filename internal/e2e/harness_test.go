@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -155,8 +157,9 @@ level = "debug"
 	return e
 }
 
-// serveChild runs a node from the configuration file at path until the process is killed.
-// Tests that kill a node re-execute the test binary with CJSM_E2E_SERVE set.
+// serveChild runs a node from the configuration file at path until SIGTERM, with the same
+// Wait and Shutdown steps as `cjsm serve`, or until the process is killed. Tests that kill or
+// stop a node re-execute the test binary with CJSM_E2E_SERVE set.
 func serveChild(path string) {
 	cfg, err := config.Load(path)
 	if err != nil {
@@ -174,7 +177,20 @@ func serveChild(path string) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	select {}
+	sigCtx, stop := signal.NotifyContext(ctx, syscall.SIGTERM)
+	defer stop()
+	if err := n.Wait(sigCtx); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	sctx, cancel := context.WithTimeout(ctx, node.ShutdownGrace())
+	defer cancel()
+	if err := n.Shutdown(sctx); err != nil {
+		fmt.Fprintln(os.Stderr, "shutdown:", err)
+		os.Exit(1)
+	}
+	fmt.Fprintln(os.Stderr, "node stopped")
+	os.Exit(0)
 }
 
 // testWriter sends log lines to t.Log until the test ends.

@@ -24,3 +24,7 @@ func mustPair(t *testing.T, certPEM, keyPEM []byte) tls.Certificate {
 	}
 	return c
 }
+
+func trustedNetwork(name, network string) directory.TrustedInput {
+	return directory.TrustedInput{Name: name, TLSPolicy: "mx", SourceNetworks: network}
+}

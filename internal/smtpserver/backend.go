@@ -149,12 +149,13 @@ type Backend interface {
 	// the Received header prepended, and Date and Message-ID added when missing.
 	// Deliver must not return before the message is safe, because the client
 	// discards its copy once it reads the 250 reply.
-	Deliver(ctx context.Context, c *Conn, p Principal, env Envelope, msg []byte) (queueID string, err error)
+	Deliver(ctx context.Context, c *Conn, p Principal, env Envelope,
+		msg []byte) (queueID string, err error)
 }
 
 // Reject returns an error that reaches the client as the SMTP reply
 // "code enhanced msg", for example Reject(550, [3]int{5, 7, 1}, "...").
-// Backend methods return it to refuse a command with a specific reply.
+// Backend methods return it to reject a command with a specific reply.
 func Reject(code int, enhanced [3]int, msg string) error {
 	return &smtp.SMTPError{Code: code, EnhancedCode: smtp.EnhancedCode(enhanced), Message: msg}
 }

@@ -78,7 +78,7 @@ print(json.dumps({"pre": " ".join(pre), "post": " ".join(post),
 	}
 }
 
-func TestPythonSubmissionWithoutLoginRefused(t *testing.T) {
+func TestPythonSubmissionWithoutLoginRejected(t *testing.T) {
 	ts := startServer(t, ModeSubmission, nil, nil)
 	result := runPython(t, ts, `
 s = smtplib.SMTP("127.0.0.1", PORT, local_hostname="client.test", timeout=10)

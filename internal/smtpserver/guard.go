@@ -26,10 +26,10 @@ import (
 //     and fit MaxLineLength. go-smtp's reader (net/textproto) takes a bare LF as a
 //     line end, and its DATA reader passes bare CR and LF through to the message.
 //   - TLS: the guard runs STARTTLS itself, discards anything the client pipelined
-//     behind it, and refuses mail commands and AUTH before TLS.
+//     behind it, and rejects mail commands and AUTH before TLS.
 //   - the EHLO reply, which depends on the TLS state and the listener.
 //   - the end of DATA: content reaches go-smtp only as checked CRLF lines, so go-smtp
-//     sees the end exactly where the strict CRLF "." CRLF rule puts it.
+//     finds the end exactly where the strict CRLF "." CRLF rule puts it.
 //   - draining on shutdown, and read and write deadlines.
 //
 // The guard returns at most one command line to go-smtp per Read, and go-smtp reads
@@ -68,7 +68,7 @@ type guardConn struct {
 	extended   bool   // the last accepted greeting was EHLO, not HELO
 	bdatActive bool   // a BDAT transfer is under way in go-smtp
 	ehloHold   bool   // go-smtp's EHLO reply is being replaced
-	held       []byte
+	heldReply  []byte // go-smtp's EHLO reply, held back
 	wbuf       []byte // reply octets from go-smtp without their CRLF yet
 	rejects    int    // lines the guard itself rejected
 
@@ -90,12 +90,12 @@ const (
 	stateChunk                    // reading the octets of a BDAT chunk
 )
 
-// maxGuardRejects is how many malformed command lines the guard answers before
+// maxGuardRejects is the number of command lines the guard rejects itself before
 // it closes the connection. go-smtp applies its own limit to syntax errors it finds.
 const maxGuardRejects = 10
 
-// maxDiscardedLine bounds how much of an over-long command line is read and thrown
-// away to find its end; past it the connection is closed.
+// maxDiscardedLine is the number of octets of an over-long command line read and
+// thrown away to find its end. Past it the connection is closed.
 const maxDiscardedLine = 64 * 1024
 
 var terminator = []byte(".\r\n")
@@ -228,8 +228,8 @@ func (g *guardConn) handshake(tlsConn *tls.Conn) error {
 	return nil
 }
 
-// fillCommand reads command lines until one is for go-smtp, answering the others
-// itself.
+// fillCommand reads command lines until one is for go-smtp, and replies to the
+// others itself.
 func (g *guardConn) fillCommand() error {
 	for {
 		if reply := g.closingReply(); reply != nil {
@@ -286,16 +286,22 @@ func (g *guardConn) fillCommand() error {
 	}
 }
 
-// dispatch handles the commands the guard answers itself and prepares for the
-// replies of those it passes on. It reports whether go-smtp gets the line.
+// dispatch runs the commands the guard handles itself and prepares for the replies
+// to those it passes on. It reports whether go-smtp gets the line.
 func (g *guardConn) dispatch(verb string, line []byte) (forward bool, err error) {
+	// A line such as "BDAT\t5" is no BDAT command to go-smtp, but a client that
+	// sent it may follow it with a chunk, which must never be read as commands.
+	if len(line) >= 4 && strings.EqualFold(string(line[:4]), "BDAT") {
+		verb = "BDAT"
+	}
+
 	switch verb {
 	case "STARTTLS":
 		return false, g.startTLS(line)
 
 	case "MAIL", "RCPT", "DATA", "AUTH":
-		if refusal := g.mailGate(); refusal != nil {
-			g.rejectLine(verb, refusal)
+		if rejection := g.mailGate(); rejection != nil {
+			g.rejectLine(verb, rejection)
 			return false, nil
 		}
 
@@ -305,13 +311,13 @@ func (g *guardConn) dispatch(verb string, line []byte) (forward bool, err error)
 			g.rejectLine(verb, errBDATSyntax(g.srv.cfg.Hostname))
 			return false, io.EOF
 		}
-		if refusal := g.mailGate(); refusal != nil {
-			// The chunk follows the command even when the command is refused
-			// (RFC 3030 section 2), so it is read and thrown away.
+		if rejection := g.mailGate(); rejection != nil {
+			// The client sends the chunk without waiting for the reply to BDAT
+			// (RFC 3030 section 2), so the chunk is read and thrown away.
 			if _, err := io.CopyN(io.Discard, g.br, size); err != nil {
 				return false, err
 			}
-			g.rejectLine(verb, refusal)
+			g.rejectLine(verb, rejection)
 			return false, nil
 		}
 		g.beginChunk(size, last)
@@ -322,15 +328,15 @@ func (g *guardConn) dispatch(verb string, line []byte) (forward bool, err error)
 	return true, nil
 }
 
-// mailGate returns the refusal for a mail command or AUTH in the current TLS state,
-// or nil when it may go ahead.
+// mailGate returns the rejection for a mail command or AUTH in the current TLS
+// state, or nil when it may go ahead.
 func (g *guardConn) mailGate() error {
 	if !g.isTLS() {
 		return errTLSRequired
 	}
 	if g.needHello {
-		// RFC 3207 section 4.2: after the handshake the server forgets what the
-		// client said before it, so the client must greet again.
+		// RFC 3207 section 4.2: after the handshake the server discards what it
+		// learned from the client before it, so the client must greet again.
 		return Reject(503, [3]int{5, 5, 1}, "Send EHLO again after STARTTLS.")
 	}
 	return nil
@@ -448,8 +454,8 @@ func (g *guardConn) beginChunk(size int64, last bool) {
 }
 
 // fillChunk passes on the next octets of a BDAT chunk, checking them on the way.
-// go-smtp reads the chunk itself, so it gets every octet even after a problem; the
-// session sees the recorded problem and refuses the message.
+// go-smtp reads the chunk itself, so it gets every octet even after a problem. The
+// session reads the recorded problem and rejects the message.
 func (g *guardConn) fillChunk() error {
 	want := min(g.chunkLeft, int64(len(g.chunkBuf)))
 	n, err := g.br.Read(g.chunkBuf[:want])
@@ -488,7 +494,7 @@ func (g *guardConn) finishChunks() {
 }
 
 // readLine reads one line, terminator included, of at most limit octets. complete
-// is false when the line is longer; line then holds what was read of it, which
+// is false when the line is longer. line then contains what was read of it, and it
 // ends with LF only when the whole line was read.
 func (g *guardConn) readLine(limit int) (line []byte, complete bool, err error) {
 	g.lineBuf = g.lineBuf[:0]
@@ -548,14 +554,14 @@ func (g *guardConn) commandReadError(err error) error {
 	return err
 }
 
-// rejectLine answers a line the guard refuses.
+// rejectLine sends the guard's own rejection of a line.
 func (g *guardConn) rejectLine(verb string, reply error) {
 	g.rejects++
 	g.verb = verb
 	g.writeReply(reply)
 }
 
-// writeReply writes a reply of the guard's own; reply is an *smtp.SMTPError.
+// writeReply writes a reply of the guard's own. reply is an *smtp.SMTPError.
 func (g *guardConn) writeReply(reply error) {
 	var e *smtp.SMTPError
 	if !errors.As(reply, &e) {
@@ -606,12 +612,12 @@ func (g *guardConn) outputReplyLine(line []byte) error {
 	code, final := parseReplyLine(line)
 
 	if g.ehloHold {
-		g.held = append(g.held, line...)
+		g.heldReply = append(g.heldReply, line...)
 		if !final {
 			return nil
 		}
 		g.ehloHold = false
-		out := g.held
+		out := g.heldReply
 		if code == 250 {
 			g.needHello = false
 			g.extended = true
@@ -619,7 +625,7 @@ func (g *guardConn) outputReplyLine(line []byte) error {
 			out = g.ehloReply()
 		}
 		err := g.writeTransport(out)
-		g.held = g.held[:0]
+		g.heldReply = g.heldReply[:0]
 		if code >= 400 {
 			g.logReject(line)
 		}
@@ -670,7 +676,7 @@ func (g *guardConn) afterReply(code int, line []byte) {
 
 // ehloReply builds the EHLO reply (RFC 5321 section 4.1.1.1). Before TLS it offers
 // only STARTTLS beside PIPELINING and ENHANCEDSTATUSCODES, since every mail command
-// is refused until then.
+// is rejected until then.
 func (g *guardConn) ehloReply() []byte {
 	cfg := g.srv.cfg
 	lines := []string{cfg.Hostname}
@@ -751,14 +757,14 @@ func (g *guardConn) LocalAddr() net.Addr { return g.raw.LocalAddr() }
 // RemoteAddr returns the client's address.
 func (g *guardConn) RemoteAddr() net.Addr { return g.raw.RemoteAddr() }
 
-// SetDeadline does nothing: the guard sets its own deadlines on every read and
-// write, so go-smtp's ReadTimeout and WriteTimeout stay zero.
+// SetDeadline does nothing, because the guard sets its own deadlines on every read
+// and write. go-smtp's ReadTimeout and WriteTimeout stay zero.
 func (g *guardConn) SetDeadline(time.Time) error { return nil }
 
-// SetReadDeadline does nothing; see SetDeadline.
+// SetReadDeadline does nothing, like SetDeadline.
 func (g *guardConn) SetReadDeadline(time.Time) error { return nil }
 
-// SetWriteDeadline does nothing; see SetDeadline.
+// SetWriteDeadline does nothing, like SetDeadline.
 func (g *guardConn) SetWriteDeadline(time.Time) error { return nil }
 
 func (g *guardConn) isTLS() bool {
@@ -798,7 +804,7 @@ func (g *guardConn) violationErr() error {
 	return g.violation
 }
 
-// requestClose makes reply the last reply: it is sent when go-smtp next reads a
+// requestClose makes reply the last reply. It is sent when go-smtp next reads a
 // command, and the connection then closes.
 func (g *guardConn) requestClose(reply error) {
 	g.mu.Lock()

@@ -86,7 +86,7 @@ type delivery struct {
 }
 
 // fakeBackend records every call. Fields set before the server starts configure
-// its answers.
+// its results.
 type fakeBackend struct {
 	identifyErr error
 	mailErr     error
@@ -105,7 +105,9 @@ type fakeBackend struct {
 	deliveries []delivery
 }
 
-func (b *fakeBackend) Authenticate(ctx context.Context, c *Conn, user, pass string) (Principal, error) {
+func (b *fakeBackend) Authenticate(ctx context.Context, c *Conn,
+	user, pass string) (Principal, error) {
+
 	b.mu.Lock()
 	b.auths = append(b.auths, user)
 	b.mu.Unlock()
@@ -125,7 +127,9 @@ func (b *fakeBackend) Identify(ctx context.Context, c *Conn) (Principal, error) 
 	return principal("peer:" + c.HELO), nil
 }
 
-func (b *fakeBackend) Mail(ctx context.Context, c *Conn, p Principal, from string, opts MailOptions) (string, error) {
+func (b *fakeBackend) Mail(ctx context.Context, c *Conn, p Principal, from string,
+	opts MailOptions) (string, error) {
+
 	b.mu.Lock()
 	b.mails = append(b.mails, from)
 	b.mailOpts = append(b.mailOpts, opts)
@@ -136,7 +140,9 @@ func (b *fakeBackend) Mail(ctx context.Context, c *Conn, p Principal, from strin
 	return from, nil
 }
 
-func (b *fakeBackend) Rcpt(ctx context.Context, c *Conn, p Principal, to string, opts RcptOptions) error {
+func (b *fakeBackend) Rcpt(ctx context.Context, c *Conn, p Principal, to string,
+	opts RcptOptions) error {
+
 	b.mu.Lock()
 	b.rcpts = append(b.rcpts, to)
 	b.rcptOpts = append(b.rcptOpts, opts)
@@ -144,7 +150,9 @@ func (b *fakeBackend) Rcpt(ctx context.Context, c *Conn, p Principal, to string,
 	return b.rcptErr[to]
 }
 
-func (b *fakeBackend) Deliver(ctx context.Context, c *Conn, p Principal, env Envelope, msg []byte) (string, error) {
+func (b *fakeBackend) Deliver(ctx context.Context, c *Conn, p Principal, env Envelope,
+	msg []byte) (string, error) {
+
 	if b.deliverGate != nil {
 		<-b.deliverGate
 	}
@@ -499,7 +507,9 @@ func (p *pipeConn) Write(b []byte) (int, error) { return p.out.Write(b) }
 
 func (p *pipeConn) Close() error { return nil }
 
-func (p *pipeConn) LocalAddr() net.Addr { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 25} }
+func (p *pipeConn) LocalAddr() net.Addr {
+	return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 25}
+}
 
 func (p *pipeConn) RemoteAddr() net.Addr {
 	return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}

@@ -154,16 +154,21 @@ func TestDeliverFailureIsTemporary(t *testing.T) {
 }
 
 func TestMalformedBDATClosesConnection(t *testing.T) {
-	ts := startServer(t, ModeSubmission, nil, nil)
-	c := readyClient(t, ts)
-	c.cmd("MAIL FROM:<alice@firm.test>", 250, "")
-	c.cmd("RCPT TO:<bob@court.test>", 250, "")
-	c.send("BDAT x LAST\r\nMAIL FROM:<mallory@evil.test>\r\n")
-	replies := c.remainingReplies()
-	if len(replies) != 1 || !strings.HasPrefix(replies[0], "421 4.5.4") {
-		t.Errorf("replies = %q, want one 421 4.5.4 and close", replies)
-	}
-	if n := ts.backend.mailCount(); n != 1 {
-		t.Errorf("backend Mail called %d times, want 1", n)
+	for _, line := range []string{"BDAT x LAST", "BDAT", "BDAT\t30 LAST", "BDAT 1 2",
+		"bdatx 30"} {
+		t.Run(line, func(t *testing.T) {
+			ts := startServer(t, ModeSubmission, nil, nil)
+			c := readyClient(t, ts)
+			c.cmd("MAIL FROM:<alice@firm.test>", 250, "")
+			c.cmd("RCPT TO:<bob@court.test>", 250, "")
+			c.send(line + "\r\nMAIL FROM:<mallory@evil.test>\r\n")
+			replies := c.remainingReplies()
+			if len(replies) != 1 || !strings.HasPrefix(replies[0], "421 4.5.4") {
+				t.Errorf("replies = %q, want one 421 4.5.4 and close", replies)
+			}
+			if n := ts.backend.mailCount(); n != 1 {
+				t.Errorf("backend Mail called %d times, want 1", n)
+			}
+		})
 	}
 }

@@ -9,10 +9,10 @@ import (
 	"github.com/emersion/go-smtp"
 )
 
-// Message content problems. A message is rejected rather than normalised: when a
-// bare CR or LF reaches an onward hop that reads it as a line end, the "." after it
-// can end the message early there and the rest is read as new commands (SMTP
-// smuggling, 2023). Rejecting keeps every hop's idea of where the message ends the
+// Message content problems. A message with a bare CR or LF is rejected rather than
+// normalised. An onward hop may read the bare CR or LF as a line end, and then a
+// "." after it ends the message early there and the rest is read as new commands
+// (SMTP smuggling, 2023). Rejecting keeps every hop's idea of where the message ends the
 // same, and a sender that emits bare line ends learns of it. RFC 5321 section 2.3.8
 // requires CRLF line ends; RFC 3463 X.6.0 is "other or undefined media error".
 var (

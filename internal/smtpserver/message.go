@@ -12,7 +12,8 @@ import (
 	"unicode/utf8"
 )
 
-var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").
+	WithPadding(base32.NoPadding)
 
 // newID returns 16 random characters from [a-z2-7], used for connection ids,
 // transaction ids and the local part of generated Message-IDs.
@@ -22,8 +23,8 @@ func newID() string {
 	return idEncoding.EncodeToString(b[:])
 }
 
-// headerSummary is what the session needs to know about a message's header
-// section (RFC 5322 section 2.2).
+// headerSummary is a summary of a message's header section (RFC 5322 section 2.2)
+// for the session.
 type headerSummary struct {
 	// end is the offset where new header fields go: the start of the empty line
 	// before the body, or of the first line that is not a header field, or

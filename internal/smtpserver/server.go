@@ -4,11 +4,11 @@
 // strict CRLF framing against SMTP smuggling, line, size and recipient limits, and
 // loop detection. It adds the Received header and missing Date and Message-ID.
 // Every decision about who may send what to whom goes to a Backend, which the
-// command wires to the directory and the queue; this package imports no domain
+// command wires to the directory and the queue, so this package imports no domain
 // package.
 //
 // The protocol engine is github.com/emersion/go-smtp. Each connection runs through a
-// guard (guardConn) that go-smtp sees as its net.Conn. The guard handles TLS and
+// guard (guardConn) that go-smtp uses as its net.Conn. The guard handles TLS and
 // framing itself, so go-smtp only ever reads well-formed lines.
 package smtpserver
 
@@ -40,6 +40,9 @@ type Config struct {
 
 	// MaxMessageBytes bounds the message size in octets, advertised with SIZE
 	// (RFC 1870). Default 50 MiB.
+	//
+	// NOTE: each message is held in memory until Backend.Deliver returns, at peak
+	// about twice its size (the message read, then the copy with added headers).
 	MaxMessageBytes int64
 
 	// MaxRecipients bounds the RCPT TO commands of one transaction. Default 500.
@@ -73,8 +76,8 @@ const (
 	DefaultMaxReceivedHeaders = 50
 )
 
-// minLineLength is the smallest MaxLineLength accepted: RFC 5321 section 4.5.3.1.4
-// requires command lines of 512 octets.
+// minLineLength is the smallest MaxLineLength accepted, because RFC 5321 section
+// 4.5.3.1.4 requires servers to accept command lines of 512 octets.
 const minLineLength = 512
 
 // Server accepts SMTP connections on any number of listeners. Create it with New.
@@ -157,8 +160,8 @@ func withDefaults(cfg Config) Config {
 	return cfg
 }
 
-// newEngine configures go-smtp. It sees only guard connections, so it never
-// learns about TLS: the guard runs STARTTLS, refuses AUTH before TLS (hence
+// newEngine configures go-smtp. go-smtp reads only guard connections and never
+// learns about TLS. The guard runs STARTTLS, rejects AUTH before TLS (hence
 // AllowInsecureAuth) and sets deadlines (hence no timeouts here).
 func (s *Server) newEngine() *smtp.Server {
 	e := smtp.NewServer(smtp.BackendFunc(s.newSession))

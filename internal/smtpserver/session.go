@@ -79,7 +79,7 @@ func (s *session) AuthMechanisms() []string {
 	return []string{sasl.Plain, sasl.Login}
 }
 
-// Auth starts a SASL exchange. The guard has already refused AUTH before TLS.
+// Auth starts a SASL exchange. The guard has already rejected AUTH before TLS.
 func (s *session) Auth(mech string) (sasl.Server, error) {
 	if s.g.mode == ModeRelay {
 		return nil, errAuthNotOffered
@@ -138,7 +138,7 @@ func (s *session) authFailed(username string, reply error) error {
 // on the relay listener the backend identifies the peer at every MAIL FROM.
 func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	if !s.g.isTLS() {
-		// The guard refuses MAIL before TLS; this is a second check.
+		// The guard rejects MAIL before TLS, so this is a second check.
 		return errTLSRequired
 	}
 
@@ -234,7 +234,7 @@ func (s *session) Data(r io.Reader) error {
 	}
 	// RFC 5321 section 6.3: counting Received fields detects mail loops. RFC 3463
 	// X.4.6 is "routing loop detected".
-	if false {
+	if h.received > s.srv.cfg.MaxReceivedHeaders {
 		return Reject(554, [3]int{5, 4, 6}, fmt.Sprintf("Message rejected: it has %d "+
 			"Received header fields, more than the limit of %d, so it is probably in "+
 			"a mail loop.", h.received, s.srv.cfg.MaxReceivedHeaders))
@@ -261,7 +261,7 @@ func (s *session) Data(r io.Reader) error {
 
 // readMessage reads the whole message. It stops early when the guard has found a
 // problem in the content, which during BDAT makes go-smtp drop the rest of the
-// chunk and send the refusal at once.
+// chunk and send the rejection at once.
 func (s *session) readMessage(r io.Reader, sizeHint int64) ([]byte, error) {
 	var buf bytes.Buffer
 	if sizeHint > 0 && sizeHint <= s.srv.cfg.MaxMessageBytes {
@@ -377,8 +377,8 @@ func newLoginServer(authenticate sasl.PlainAuthenticator) sasl.Server {
 	return &loginServer{authenticate: authenticate}
 }
 
-// Next runs one step: it asks for the user name unless the client sent it as the
-// initial response, then for the password, then checks both.
+// Next runs one step. It requests the user name unless the client sent it as the
+// initial response, then the password, and then checks both.
 func (l *loginServer) Next(response []byte) (challenge []byte, done bool, err error) {
 	switch l.step {
 	case 0:

@@ -24,7 +24,7 @@ func TestShutdownWaitsForTransaction(t *testing.T) {
 		shutdown <- ts.srv.Shutdown(ctx)
 	}()
 
-	// The idle connection is told at once and closed.
+	// The idle connection gets 421 at once and is closed.
 	replies := idle.remainingReplies()
 	if len(replies) != 1 || !strings.HasPrefix(replies[0], "421 4.3.2") {
 		t.Errorf("idle connection got %q, want one 421 4.3.2 and close", replies)
@@ -91,7 +91,7 @@ func TestShutdownDeadlineClosesConnections(t *testing.T) {
 	}
 }
 
-func TestServeRefusesMissingTLSConfig(t *testing.T) {
+func TestServeRejectsMissingTLSConfig(t *testing.T) {
 	srv := New(Config{Hostname: testHostname}, &fakeBackend{}, nil)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -18,7 +18,7 @@ const smuggled = "MAIL FROM:<alice@firm.test>\r\n" +
 
 func TestSmugglingPayloadsInDATAAreRejected(t *testing.T) {
 	// Each fake end follows "first body". Only CRLF "." CRLF ends DATA, so each
-	// payload is one message, which holds a bare CR or LF and is refused whole.
+	// payload is one message, which contains a bare CR or LF and is rejected whole.
 	fakeEnds := map[string]string{
 		"LF dot LF":     "\n.\n",
 		"LF dot CRLF":   "\n.\r\n",
@@ -99,12 +99,13 @@ func TestBDATChunkWithDotLineIsOneMessage(t *testing.T) {
 
 func TestBDATBareLineEndsAreRejected(t *testing.T) {
 	cases := map[string][]string{
-		"bare LF":                  {"Subject: x\r\n\r\nbody\n.\n" + smuggled},
-		"bare CR":                  {"Subject: x\r\n\r\nbody\r.\r" + smuggled},
-		"CR at chunk end, then x":  {"Subject: x\r\n\r\nbody\r", "x\r\n"},
-		"CR ends the last chunk":   {"Subject: x\r\n\r\nbody\r"},
-		"bare LF in second chunk":  {"Subject: x\r\n\r\n", "body\n"},
-		"line too long over split": {"Subject: x\r\n\r\n" + strings.Repeat("a", 600), strings.Repeat("b", 600) + "\r\n"},
+		"bare LF":                 {"Subject: x\r\n\r\nbody\n.\n" + smuggled},
+		"bare CR":                 {"Subject: x\r\n\r\nbody\r.\r" + smuggled},
+		"CR at chunk end, then x": {"Subject: x\r\n\r\nbody\r", "x\r\n"},
+		"CR ends the last chunk":  {"Subject: x\r\n\r\nbody\r"},
+		"bare LF in second chunk": {"Subject: x\r\n\r\n", "body\n"},
+		"line too long over split": {"Subject: x\r\n\r\n" + strings.Repeat("a", 600),
+			strings.Repeat("b", 600) + "\r\n"},
 	}
 	for name, chunks := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -176,7 +177,7 @@ print(json.dumps({"data_code": data_code, "data_text": text(data_text),
 	}
 }
 
-func TestBareLFCommandsRefused(t *testing.T) {
+func TestBareLFCommandsRejected(t *testing.T) {
 	ts := startServer(t, ModeSubmission, nil, nil)
 	c := dialRaw(t, ts.addr, false)
 	c.send("EHLO client.test\n")

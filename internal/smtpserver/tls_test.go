@@ -53,7 +53,7 @@ func TestMailCommandsBeforeTLSGet530(t *testing.T) {
 		}
 	}
 
-	// The chunk after a refused BDAT is read and dropped, not taken as commands.
+	// The chunk after a rejected BDAT is read and dropped, not taken as commands.
 	chunk := "RSET\r\nMAIL FROM:<x@y.test>\r\n"
 	c.send(fmt.Sprintf("BDAT %d LAST\r\n%s", len(chunk), chunk))
 	c.expect(530, "5.7.0")
@@ -105,7 +105,7 @@ func TestEHLOAfterTLSOffersExtensions(t *testing.T) {
 	}
 }
 
-func TestTLSBelow12Refused(t *testing.T) {
+func TestTLSBelow12Rejected(t *testing.T) {
 	// Control: this Go build can still speak TLS 1.1 when a server allows it, so a
 	// failure below comes from the server's minimum, not from the client.
 	clientEnd, serverEnd := net.Pipe()
@@ -209,7 +209,7 @@ func TestSTARTTLSDiscardsPipelinedCommands(t *testing.T) {
 	}
 }
 
-func TestSTARTTLSRefusedWhenActiveOrWithArguments(t *testing.T) {
+func TestSTARTTLSRejectsRepeatAndArguments(t *testing.T) {
 	ts := startServer(t, ModeSubmissions, nil, nil)
 	c := dialRaw(t, ts.addr, true)
 	c.cmd("EHLO client.test", 250, "")
@@ -267,7 +267,7 @@ func TestAuthAuthzidMustMatchUser(t *testing.T) {
 	c.cmd("AUTH PLAIN "+same, 235, "")
 }
 
-func TestRelayRefusesAuth(t *testing.T) {
+func TestRelayRejectsAuth(t *testing.T) {
 	ts := startServer(t, ModeRelay, nil, nil)
 	c := dialRaw(t, ts.addr, false)
 	c.cmd("EHLO client.test", 250, "")
@@ -280,7 +280,7 @@ func TestRelayRefusesAuth(t *testing.T) {
 	}
 }
 
-func TestRelayIdentifyRefusalReachesClient(t *testing.T) {
+func TestRelayIdentifyRejectionReachesClient(t *testing.T) {
 	be := &fakeBackend{identifyErr: Reject(550, [3]int{5, 7, 1},
 		"This service only accepts mail from members of the secure community")}
 	ts := startServer(t, ModeRelay, be, nil)
@@ -294,7 +294,7 @@ func TestRelayIdentifyRefusalReachesClient(t *testing.T) {
 		t.Errorf("Identify called %d times, want 1", be.identifies)
 	}
 	if n := be.mailCount(); n != 0 {
-		t.Errorf("backend Mail called %d times after Identify refused", n)
+		t.Errorf("backend Mail called %d times after Identify rejected the peer", n)
 	}
 }
 

@@ -19,6 +19,7 @@ type migration struct {
 var migrations = []migration{
 	{1, "directory, blobs and audit trail", schemaV1},
 	{2, "queue, mailboxes and tracking", schemaV2},
+	{3, "mailbox folders, flags, modseq, quotas", schemaV3},
 }
 
 // SchemaVersion is the newest schema version this build knows.

@@ -1,0 +1,394 @@
+package mailbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cjsm/cjsm/internal/store"
+)
+
+// Message is one message of a folder as one person sees it: on group mail, \Seen is that
+// person's own.
+type Message struct {
+	UID          int64
+	MessageID    int64 // id of the stored message, shared by every folder that files it
+	Flags        FlagSet
+	ModSeq       int64
+	InternalDate time.Time
+	Size         int64
+	Blob         string
+}
+
+// Changes is what happened to a folder after a MODSEQ.
+type Changes struct {
+	Mailbox  store.Mailbox // the folder as it is now
+	Changed  []Message     // messages added or with changed flags, in UID order
+	Expunged []int64       // UIDs removed, ascending
+}
+
+// view turns stored rows into what the person sees, adding their own \Seen on group mail.
+func (s *Service) view(ctx context.Context, personID int64, b store.Mailbox, rows []store.MailboxMessage) ([]Message, error) {
+	var seen map[int64]bool
+	if b.OwnerKind == store.OwnerGroup {
+		var err error
+		if seen, err = s.st.GroupSeenUIDs(ctx, b.ID, personID); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]Message, len(rows))
+	for i, r := range rows {
+		m := Message{UID: r.UID, MessageID: r.MessageID, Flags: ParseFlags(r.Flags),
+			ModSeq: r.ModSeq, InternalDate: r.InternalDate, Size: r.Size, Blob: r.Blob}
+		if seen != nil {
+			m.Flags.Remove(FlagSeen)
+			if seen[r.UID] {
+				m.Flags.Add(FlagSeen)
+			}
+		}
+		out[i] = m
+	}
+	return out, nil
+}
+
+// Messages returns the folder as it is now and its messages in UID order. It needs Read.
+func (s *Service) Messages(ctx context.Context, personID int64, b store.Mailbox) (store.Mailbox, []Message, error) {
+	b, err := s.refresh(ctx, personID, b, Read)
+	if err != nil {
+		return b, nil, err
+	}
+	rows, err := s.st.MessagesIn(ctx, b.ID)
+	if err != nil {
+		return b, nil, err
+	}
+	msgs, err := s.view(ctx, personID, b, rows)
+	return b, msgs, err
+}
+
+// ChangesSince returns what changed in the folder after modseq. It needs Read, so a session
+// whose person was suspended or removed from a group gets an error at its next poll.
+func (s *Service) ChangesSince(ctx context.Context, personID int64, b store.Mailbox, modseq int64) (Changes, error) {
+	b, err := s.refresh(ctx, personID, b, Read)
+	if err != nil {
+		return Changes{Mailbox: b}, err
+	}
+	c := Changes{Mailbox: b}
+	if b.HighestModSeq <= modseq {
+		return c, nil
+	}
+	rows, err := s.st.MessagesChangedSince(ctx, b.ID, modseq)
+	if err != nil {
+		return c, err
+	}
+	if c.Changed, err = s.view(ctx, personID, b, rows); err != nil {
+		return c, err
+	}
+	c.Expunged, err = s.st.ExpungedSince(ctx, b.ID, modseq)
+	return c, err
+}
+
+// ReadContent calls fn with the raw bytes of each message, in order, after one check that
+// the person may read the folder. The bytes are those the message was stored with.
+func (s *Service) ReadContent(ctx context.Context, personID int64, b store.Mailbox, msgs []Message, fn func(Message, []byte) error) error {
+	if err := s.Authorize(ctx, personID, OwnerOf(b), Read); err != nil {
+		return err
+	}
+	for _, m := range msgs {
+		data, err := s.blobs.Get(m.Blob)
+		if err != nil {
+			return fmt.Errorf("mailbox: read message %d of folder %d: %w", m.UID, b.ID, err)
+		}
+		if err := fn(m, data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// StoreResult is the outcome of StoreFlags.
+type StoreResult struct {
+	Updated  []Message // messages whose flags changed, with their new flags and MODSEQ
+	Modified []int64   // UIDs left alone because they changed after UNCHANGEDSINCE
+}
+
+// StoreFlags changes the flags of the messages with the given UIDs (RFC 3501 section 6.4.6).
+//
+// Changing only \Seen needs Read: on group mail it changes the person's own seen state
+// and no other member's. Changing any other flag, \Deleted included, needs Write. With
+// unchangedSince > 0, a message whose MODSEQ is above it is not changed and is reported in
+// Modified (RFC 7162 section 3.1.3). UIDs not in the folder are skipped.
+func (s *Service) StoreFlags(ctx context.Context, personID int64, b store.Mailbox, uids []int64, op FlagOp, flags []string, unchangedSince int64) (StoreResult, error) {
+	var res StoreResult
+	rights, err := s.RightsOn(ctx, personID, OwnerOf(b))
+	if err != nil {
+		return res, err
+	}
+	if !rights.Read {
+		return res, fmt.Errorf("%w: read right on %s is not granted", ErrPermission, OwnerOf(b))
+	}
+	group := b.OwnerKind == store.OwnerGroup
+	want := NewFlagSet(flags)
+	var seen map[int64]bool
+	if group {
+		if seen, err = s.st.GroupSeenUIDs(ctx, b.ID, personID); err != nil {
+			return res, err
+		}
+	}
+	err = s.st.InTx(ctx, func(tx *store.Tx) error {
+		res = StoreResult{}
+		modseq, err := tx.NextModSeq(ctx, b.ID)
+		if err != nil {
+			return err
+		}
+		for _, uid := range uids {
+			row, err := tx.MessageByUID(ctx, b.ID, uid)
+			if errors.Is(err, store.ErrNotFound) {
+				continue
+			} else if err != nil {
+				return err
+			}
+			if unchangedSince > 0 && row.ModSeq > unchangedSince {
+				res.Modified = append(res.Modified, uid)
+				continue
+			}
+			shared := ParseFlags(row.Flags)
+			old := shared.Clone()
+			if group {
+				shared.Remove(FlagSeen)
+				old = shared.Clone()
+				if seen[uid] {
+					old.Add(FlagSeen)
+				}
+			}
+			next := op.apply(old, want)
+			if next.Equal(old) {
+				continue
+			}
+			nextShared := next.Clone()
+			if group {
+				nextShared.Remove(FlagSeen)
+			}
+			if !nextShared.Equal(shared) && !rights.Write {
+				return fmt.Errorf("%w: changing flags other than \\Seen needs the write right"+
+					" on %s", ErrPermission, OwnerOf(b))
+			}
+			if group && next.Has(FlagSeen) != old.Has(FlagSeen) {
+				if err := tx.SetGroupSeen(ctx, b.ID, uid, personID, next.Has(FlagSeen)); err != nil {
+					return err
+				}
+			}
+			if err := tx.SetMessageFlags(ctx, b.ID, uid, nextShared.String(), modseq); err != nil {
+				return err
+			}
+			res.Updated = append(res.Updated, Message{UID: uid, MessageID: row.MessageID,
+				Flags: next, ModSeq: modseq, InternalDate: row.InternalDate, Size: row.Size,
+				Blob: row.Blob})
+		}
+		return nil
+	})
+	if err == nil && len(res.Updated) > 0 {
+		s.Changed(b.ID)
+	}
+	return res, err
+}
+
+// Expunge removes the folder's messages flagged \Deleted, only those among uids when uids is
+// not nil (UID EXPUNGE, RFC 4315 section 2.1), and returns the removed UIDs ascending. It
+// needs Write.
+func (s *Service) Expunge(ctx context.Context, personID int64, b store.Mailbox, uids []int64) ([]int64, error) {
+	if err := s.Authorize(ctx, personID, OwnerOf(b), Write); err != nil {
+		return nil, err
+	}
+	rows, err := s.st.MessagesIn(ctx, b.ID)
+	if err != nil {
+		return nil, err
+	}
+	var allowed map[int64]bool
+	if uids != nil {
+		allowed = make(map[int64]bool, len(uids))
+		for _, u := range uids {
+			allowed[u] = true
+		}
+	}
+	var doomed []int64
+	for _, r := range rows {
+		if ParseFlags(r.Flags).Has(FlagDeleted) && (allowed == nil || allowed[r.UID]) {
+			doomed = append(doomed, r.UID)
+		}
+	}
+	if len(doomed) == 0 {
+		return nil, nil
+	}
+	var removed []int64
+	err = s.st.InTx(ctx, func(tx *store.Tx) error {
+		modseq, err := tx.NextModSeq(ctx, b.ID)
+		if err != nil {
+			return err
+		}
+		removed, err = tx.ExpungeMessages(ctx, b.ID, doomed, modseq)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.Changed(b.ID)
+	return removed, nil
+}
+
+// Append stores raw as a new message in the folder ref and returns the folder and the UID
+// (RFC 3501 section 6.3.11, RFC 4315 APPENDUID). It needs Write, checks the size limit and
+// the quotas, and extracts the message's text for SEARCH. A zero date means now.
+func (s *Service) Append(ctx context.Context, personID int64, ref Ref, raw []byte, flags []string, date time.Time) (store.Mailbox, int64, error) {
+	if int64(len(raw)) > s.cfg.MaxMessageBytes {
+		return store.Mailbox{}, 0, fmt.Errorf("%w: the message is %d bytes; the limit is %d",
+			ErrOverQuota, len(raw), s.cfg.MaxMessageBytes)
+	}
+	b, err := s.Folder(ctx, personID, ref, Write)
+	if err != nil {
+		return b, 0, err
+	}
+	if _, err := s.CheckQuota(ctx, ref.Owner, int64(len(raw))); err != nil {
+		return b, 0, err
+	}
+	if date.IsZero() {
+		date = time.Now()
+	}
+	key, err := s.blobs.Put(raw)
+	if err != nil {
+		return b, 0, err
+	}
+	header, body := ExtractText(raw)
+	fs := NewFlagSet(flags)
+	var uid int64
+	err = s.st.InTx(ctx, func(tx *store.Tx) error {
+		msg := store.Message{QueueID: newQueueID(), Blob: key, Size: int64(len(raw))}
+		if err := tx.CreateMessage(ctx, &msg); err != nil {
+			return err
+		}
+		if err := tx.PutMessageText(ctx, msg.ID, header, body); err != nil {
+			return err
+		}
+		shared := fs.Clone()
+		if b.OwnerKind == store.OwnerGroup {
+			shared.Remove(FlagSeen)
+		}
+		uid, _, err = tx.AppendMessage(ctx, b.ID, msg.ID, shared.String(), date)
+		if err != nil {
+			return err
+		}
+		if b.OwnerKind == store.OwnerGroup && fs.Has(FlagSeen) {
+			return tx.SetGroupSeen(ctx, b.ID, uid, personID, true)
+		}
+		return nil
+	})
+	if err != nil {
+		return b, 0, err
+	}
+	s.Changed(b.ID)
+	b, err = s.st.MailboxByID(ctx, b.ID)
+	return b, uid, err
+}
+
+// CopyResult is the outcome of Copy: the destination folder and, pair by pair, the source
+// UIDs and the UIDs of their copies (RFC 4315 COPYUID).
+type CopyResult struct {
+	Dest    store.Mailbox
+	SrcUIDs []int64
+	DstUIDs []int64
+}
+
+// Copy files the messages with the given UIDs into the folder dst, in UID order, and with
+// move set removes them from the source in the same transaction (RFC 6851). Copying needs
+// Read on the source and Write on the destination; moving also needs Write on the source.
+// The copies keep their internal date and flags; \Seen is the person's own seen state. The
+// stored message is shared, not duplicated.
+func (s *Service) Copy(ctx context.Context, personID int64, src store.Mailbox, uids []int64, dst Ref, move bool) (CopyResult, error) {
+	var res CopyResult
+	srcRight := Read
+	if move {
+		srcRight = Write
+	}
+	src, msgs, err := s.selectUIDs(ctx, personID, src, uids, srcRight)
+	if err != nil {
+		return res, err
+	}
+	dest, err := s.Folder(ctx, personID, dst, Write)
+	if err != nil {
+		return res, err
+	}
+	res.Dest = dest
+	if len(msgs) == 0 {
+		return res, nil
+	}
+	var total int64
+	for _, m := range msgs {
+		total += m.Size
+	}
+	if _, err := s.CheckQuota(ctx, dst.Owner, total); err != nil {
+		return res, err
+	}
+	err = s.st.InTx(ctx, func(tx *store.Tx) error {
+		res.SrcUIDs, res.DstUIDs = nil, nil
+		for _, m := range msgs {
+			shared := m.Flags.Clone()
+			if dest.OwnerKind == store.OwnerGroup {
+				shared.Remove(FlagSeen)
+			}
+			uid, _, err := tx.AppendMessage(ctx, dest.ID, m.MessageID, shared.String(),
+				m.InternalDate)
+			if err != nil {
+				return err
+			}
+			if dest.OwnerKind == store.OwnerGroup && m.Flags.Has(FlagSeen) {
+				if err := tx.SetGroupSeen(ctx, dest.ID, uid, personID, true); err != nil {
+					return err
+				}
+			}
+			res.SrcUIDs = append(res.SrcUIDs, m.UID)
+			res.DstUIDs = append(res.DstUIDs, uid)
+		}
+		if !move {
+			return nil
+		}
+		modseq, err := tx.NextModSeq(ctx, src.ID)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExpungeMessages(ctx, src.ID, res.SrcUIDs, modseq)
+		return err
+	})
+	if err != nil {
+		return res, err
+	}
+	s.Changed(dest.ID)
+	if move {
+		s.Changed(src.ID)
+	}
+	res.Dest, err = s.st.MailboxByID(ctx, dest.ID)
+	return res, err
+}
+
+// selectUIDs returns the folder's messages whose UIDs are listed, in UID order, after
+// checking right.
+func (s *Service) selectUIDs(ctx context.Context, personID int64, b store.Mailbox, uids []int64, right Right) (store.Mailbox, []Message, error) {
+	b, err := s.refresh(ctx, personID, b, right)
+	if err != nil {
+		return b, nil, err
+	}
+	b, all, err := s.Messages(ctx, personID, b)
+	if err != nil {
+		return b, nil, err
+	}
+	want := make(map[int64]bool, len(uids))
+	for _, u := range uids {
+		want[u] = true
+	}
+	var out []Message
+	for _, m := range all {
+		if want[m.UID] {
+			out = append(out, m)
+		}
+	}
+	return b, out, nil
+}
