@@ -36,7 +36,7 @@ Operator commands. Each change is written to the audit trail as operator:<your u
 Run cjsm admin NOUN VERB --help for a verb's flags.
 `
 
-// adminEnv is what every admin verb gets.
+// adminEnv holds the store, directory service, actor and output streams of one admin verb.
 type adminEnv struct {
 	ctx    context.Context
 	cfg    config.Config

@@ -129,9 +129,9 @@ func TestTwoNodesOnPostgresDeliverExactlyOnce(t *testing.T) {
 	if len(acked) != total {
 		t.Fatalf("%d of %d messages acknowledged", len(acked), total)
 	}
-	got := waitArrivals(t, sink, acked, 60*time.Second)
+	waitArrivals(t, sink, acked, 60*time.Second)
 	time.Sleep(time.Second) // let any duplicate delivery land before counting
-	got = arrivals(sink)
+	got := arrivals(sink)
 	for _, s := range acked {
 		if got[s] != 1 {
 			t.Errorf("%s arrived %d times, want exactly once", s, got[s])

@@ -200,3 +200,31 @@ func TestSmugglingThroughNodeYieldsOneMessage(t *testing.T) {
 		t.Fatalf("bob got %d messages from one DATA with a bare-LF dot, want at most 1 (server said %q)", len(msgs), rest[:n])
 	}
 }
+
+func TestRepeatedAuthFailuresThrottleAccount(t *testing.T) {
+	e := start(t, options{})
+	alice := "alice.adams@mvs." + suffix
+	try := func(pass string) string {
+		d := dial(t, e.addr("submission"))
+		d.cmd("EHLO client.test")
+		d.starttls(e.clientTLS())
+		d.cmd("EHLO client.test")
+		return d.cmd("AUTH PLAIN " + plainAuth(alice, pass))
+	}
+	for i := 0; i < e.cfg.Limits.MaxAuthFailures; i++ {
+		if r := try("wrong password"); !strings.HasPrefix(r, "535 5.7.8") {
+			t.Fatalf("failure %d: got %q, want 535 5.7.8", i+1, r)
+		}
+	}
+	if r := try(password); !strings.HasPrefix(r, "454 4.7.0") || !strings.Contains(r, "15 minutes") {
+		t.Errorf("right password after %d failures: got %q, want 454 4.7.0 asking to wait", e.cfg.Limits.MaxAuthFailures, r)
+	}
+	bob := "bob.brown@mvs." + suffix
+	d := dial(t, e.addr("submission"))
+	d.cmd("EHLO client.test")
+	d.starttls(e.clientTLS())
+	d.cmd("EHLO client.test")
+	if r := d.cmd("AUTH PLAIN " + plainAuth(bob, password)); !strings.HasPrefix(r, "235") {
+		t.Errorf("another account from the same address: got %q, want 235", r)
+	}
+}

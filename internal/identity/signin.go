@@ -55,8 +55,8 @@ func (s *SignIn) Check(ctx context.Context, username, password, protocol, remote
 		}
 		key = address.Key(a)
 	}
-	if s.blocked("acct:"+key) || s.blocked("ip:"+remoteIP) {
-		s.log.Warn("sign-in refused: throttled", "user", key, "remote_ip", remoteIP, "protocol", protocol)
+	if s.blocked("acct:"+key, s.maxFailures) || s.blocked("ip:"+remoteIP, s.maxFailures*ipFactor) {
+		s.log.Warn("sign-in rejected: throttled", "user", key, "remote_ip", remoteIP, "protocol", protocol)
 		return store.Person{}, ErrThrottled
 	}
 	p, err := s.st.PersonByAddress(ctx, key)
@@ -76,7 +76,7 @@ func (s *SignIn) Check(ctx context.Context, username, password, protocol, remote
 		return p, fmt.Errorf("identity: stored hash of %s: %w", key, err)
 	}
 	if p.Status != store.StatusActive {
-		s.log.Warn("sign-in refused: account not active", "user", key, "status", p.Status,
+		s.log.Warn("sign-in rejected: account not active", "user", key, "status", p.Status,
 			"remote_ip", remoteIP, "protocol", protocol)
 		return p, ErrDisabled
 	}
@@ -85,13 +85,16 @@ func (s *SignIn) Check(ctx context.Context, username, password, protocol, remote
 		return p, err
 	}
 	if o.Status != store.StatusActive {
-		s.log.Warn("sign-in refused: organisation not active", "user", key, "org", o.Slug,
+		s.log.Warn("sign-in rejected: organisation not active", "user", key, "org", o.Slug,
 			"status", o.Status, "remote_ip", remoteIP, "protocol", protocol)
 		return p, ErrDisabled
 	}
 	s.mu.Lock()
 	delete(s.failures, "acct:"+key)
 	s.mu.Unlock()
+	if err := s.st.RecordSignIn(ctx, p.ID, time.Now()); err != nil {
+		s.log.Error("cannot record sign-in time", "user", key, "err", err)
+	}
 	s.log.Info("sign-in succeeded", "user", key, "org", o.Slug, "remote_ip", remoteIP, "protocol", protocol)
 	return p, nil
 }
@@ -107,7 +110,11 @@ func (s *SignIn) fail(key, ip, protocol, why string) error {
 	return ErrBadCredentials
 }
 
-func (s *SignIn) blocked(k string) bool {
+// ipFactor multiplies the failure limit for a client address, which may be a gateway shared
+// by many people (a force's outbound proxy), so that one person's typos do not block them all.
+const ipFactor = 10
+
+func (s *SignIn) blocked(k string, limit int) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.failures[k] = prune(s.failures[k], time.Now())
@@ -115,7 +122,7 @@ func (s *SignIn) blocked(k string) bool {
 		delete(s.failures, k)
 		return false
 	}
-	return len(s.failures[k]) >= s.maxFailures
+	return len(s.failures[k]) >= limit
 }
 
 func prune(ts []time.Time, now time.Time) []time.Time {

@@ -4,8 +4,8 @@
 // Deliverer, retrying temporary failures with backoff and returning permanent failures and
 // expired entries to the sender as delivery status notifications (RFC 3464).
 //
-// The queue decides when to try and what to tell the sender; the Deliverer (implemented by
-// the relay) decides where and how a route is delivered.
+// The queue decides when to try and what to tell the sender. The Deliverer, implemented by
+// the relay, decides where and how a route is delivered.
 package queue
 
 import (
@@ -68,7 +68,7 @@ type Incoming struct {
 	RequireTLS bool
 }
 
-// Envelope is what a Deliverer gets for one route.
+// Envelope is the sender and recipients of one delivery attempt on one route.
 type Envelope struct {
 	QueueID    string
 	From       string
@@ -78,7 +78,7 @@ type Envelope struct {
 	DSNEnvID   string
 }
 
-// Failure is why a recipient was not delivered.
+// Failure is the reason a recipient was not delivered.
 type Failure struct {
 	Temporary  bool
 	Status     string // RFC 3463 enhanced status code, such as 4.4.1 or 5.1.1

@@ -102,7 +102,7 @@ func (s *session) authenticate(identity, username, password string) error {
 
 	p, err := s.srv.backend.Authenticate(s.g.ctx, s.conn(), username, password)
 	if err == nil && p == nil {
-		err = errors.New("Authenticate returned neither a principal nor an error")
+		err = errors.New("backend Authenticate returned neither a principal nor an error")
 	}
 	if err != nil {
 		reply := backendError(s.g, "AUTH", err, errAuthTemporary)
@@ -155,7 +155,7 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 		var err error
 		p, err = s.srv.backend.Identify(s.g.ctx, conn)
 		if err == nil && p == nil {
-			err = errors.New("Identify returned neither a principal nor an error")
+			err = errors.New("backend Identify returned neither a principal nor an error")
 		}
 		if err != nil {
 			return backendError(s.g, "MAIL", err, errTemporary)

@@ -683,3 +683,9 @@ func affectedOne(res sql.Result, err error) error {
 	}
 	return nil
 }
+
+// RecordSignIn sets a person's last sign-in time.
+func (s *Store) RecordSignIn(ctx context.Context, personID int64, at time.Time) error {
+	_, err := s.exec(ctx, "UPDATE people SET last_sign_in = ? WHERE id = ?", micros(at), personID)
+	return err
+}

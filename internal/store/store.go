@@ -177,13 +177,6 @@ func (s *Store) rebind(query string) string {
 	return b.String()
 }
 
-// querier is what both *sql.DB and *sql.Tx offer.
-type querier interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
 // Tx is a store transaction. All methods that change data come in Tx form so that a change
 // and its audit row commit together.
 type Tx struct {
