@@ -89,7 +89,13 @@ func cmdAdmin(args []string, stdout, stderr io.Writer) error {
 	if !ok {
 		return usagef("admin %s: unknown verb %q; use one of %s", rest[0], rest[1], verbList(verbs))
 	}
-	cfg, err := config.Load(*path)
+	for _, a := range rest[2:] {
+		if a == "-h" || a == "-help" || a == "--help" {
+			// Every verb parses its flags before it touches the store.
+			return fn(&adminEnv{ctx: context.Background(), stdout: stdout, stderr: stderr}, rest[2:])
+		}
+	}
+	cfg, err := config.LoadForAdmin(*path)
 	if err != nil {
 		return err
 	}

@@ -24,11 +24,15 @@ func datasetLoad(env *adminEnv, args []string) error {
 		"(%d organisations, %d domains, %d people); above 0, at most %d",
 		dataset.NationalOrganisations, dataset.NationalDomains, dataset.NationalPeople,
 		dataset.MaxScale))
-	seed := fs.Uint64("seed", 1, "random seed; the same seed and scale give the same rows")
+	seed := fs.Uint64("seed", 1, "random seed; the same seed and scale give the same "+
+		"organisations, domains and people, with times counted back from the load")
 	force := fs.Bool("force", false, "load even though the store already has organisations")
 	fs.Usage = func() {
-		fmt.Println("Usage: cjsm admin dataset load [--scale 1.0] [--seed 1] [--force]")
-		fmt.Println("Generates a synthetic national community and loads it in one transaction.")
+		// fs.Output, not stdout: the flag package calls Usage once while parsing, with
+		// the output discarded, and parseFlags calls it again to print it.
+		fmt.Fprintln(fs.Output(), "Usage: cjsm admin dataset load [--scale 1.0] [--seed 1] [--force]")
+		fmt.Fprintln(fs.Output(), "Generates a synthetic national community and loads it "+
+			"in one transaction.")
 		fs.PrintDefaults()
 	}
 	pos, err := parseFlags(fs, args)

@@ -1,12 +1,13 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/cjsm/cjsm/internal/directory"
+	"github.com/cjsm/cjsm/internal/store"
 )
 
 func init() {
@@ -106,8 +107,11 @@ func trustedShow(env *adminEnv, args []string) error {
 		return err
 	}
 	d, err := env.st.TrustedDomain(env.ctx, strings.ToLower(strings.TrimSuffix(name, ".")))
-	if err != nil {
-		return fmt.Errorf("trusted domain %q: %w; list them with `cjsm admin trusted list`", name, err)
+	if errors.Is(err, store.ErrNotFound) {
+		return &directory.InputError{Field: "trusted domain", Value: name,
+			Reason: "not found; list them with `cjsm admin trusted list`"}
+	} else if err != nil {
+		return fmt.Errorf("trusted domain %q: %w", name, err)
 	}
 	if *asJSON {
 		return printJSON(env.stdout, d)
@@ -155,8 +159,8 @@ func connectorCreate(env *adminEnv, args []string) error {
 	if in.Name, err = oneArg("connector create", pos, "connector name"); err != nil {
 		return err
 	}
-	if *pwEnv != "" {
-		in.InboundPassword = os.Getenv(*pwEnv)
+	if in.InboundPassword, err = passwordFromEnv(*pwEnv); err != nil {
+		return err
 	}
 	c, err := env.dir.CreateConnector(env.ctx, env.actor, in)
 	if err != nil {

@@ -83,8 +83,8 @@ func TestAdminOrgAndDomain(t *testing.T) {
 			"organisation.remove"},
 	})
 	out := c.ok("org", "show", "--json", "kent-police")
-	var shown map[string]any
-	if err := json.Unmarshal([]byte(out), &shown); err != nil {
+	var decoded map[string]any
+	if err := json.Unmarshal([]byte(out), &decoded); err != nil {
 		t.Errorf("org show --json is not JSON: %v\n%s", err, out)
 	}
 }
@@ -287,6 +287,11 @@ func TestAdminRejectsInvalidInput(t *testing.T) {
 			"create, list, show, update, remove"}},
 		{"missing argument", []string{"org", "show"}, []string{"give exactly one"}},
 		{"unknown flag", []string{"org", "list", "--colour"}, []string{"-colour"}},
+		{"unknown trusted domain", []string{"trusted", "show", "nobody.example"},
+			[]string{`"nobody.example"`, "not found", "cjsm admin trusted list"}},
+		{"connector password variable unset", []string{"connector", "create", "--org", "firm",
+			"--inbound-password-env", "CJSM_TEST_NO_SUCH_VARIABLE", "firm-m365"},
+			[]string{"CJSM_TEST_NO_SUCH_VARIABLE", "not set"}},
 		{"bad ex-directory value", []string{"person", "update",
 			"tom.hughes@kent-police.cjsm.test", "--ex-directory", "maybe"},
 			[]string{`"maybe"`, "true or false"}},

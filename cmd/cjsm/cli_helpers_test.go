@@ -122,12 +122,12 @@ func (c *cli) audit() []store.AuditEntry {
 	return entries
 }
 
-// contains fails the test unless out contains every part.
-func contains(t *testing.T, what, out string, parts ...string) {
+// contains fails the test unless the output of command contains every part.
+func contains(t *testing.T, command, out string, parts ...string) {
 	t.Helper()
 	for _, p := range parts {
 		if !strings.Contains(out, p) {
-			t.Errorf("%s output does not contain %q:\n%s", what, p, out)
+			t.Errorf("%s output does not contain %q:\n%s", command, p, out)
 		}
 	}
 }

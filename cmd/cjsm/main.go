@@ -91,12 +91,20 @@ func exitCode(err error, stderr io.Writer) int {
 // that `cjsm admin person show jane@x --json` and `… --json jane@x` both work.
 func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 	fs.SetOutput(io.Discard)
+	// The flag package calls Usage itself on -h; silence it and print the help once here.
+	usage := fs.Usage
+	fs.Usage = func() {}
 	var positional []string
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
 				fs.SetOutput(os.Stdout)
-				fs.Usage()
+				if usage != nil {
+					usage()
+				} else {
+					fmt.Fprintf(os.Stdout, "Usage of %s:\n", fs.Name())
+					fs.PrintDefaults()
+				}
 				return nil, flag.ErrHelp
 			}
 			return nil, usagef("%s: %v (run with --help for the options)", fs.Name(), err)

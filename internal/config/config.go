@@ -195,6 +195,17 @@ func (e *Error) Error() string {
 // Environment: CJSM_STORE_DSN replaces store.dsn, so a database password need not be written
 // into the file.
 func Load(path string) (Config, error) {
+	return load(path, false)
+}
+
+// LoadForAdmin reads the file like Load for operator commands, which open the store but no
+// listener: the listener and TLS settings are kept but not checked, so that an operator can
+// run commands with a file whose certificates live on another machine.
+func LoadForAdmin(path string) (Config, error) {
+	return load(path, true)
+}
+
+func load(path string, skipListeners bool) (Config, error) {
 	c := Default()
 	c.Path = path
 	var problems []string
@@ -203,7 +214,7 @@ func Load(path string) (Config, error) {
 		if err != nil {
 			var perr toml.ParseError
 			if errors.As(err, &perr) {
-				return c, &Error{Path: path, Problems: []string{perr.ErrorWithPosition()}}
+				return c, &Error{Path: path, Problems: []string{syntaxProblem(perr)}}
 			}
 			return c, &Error{Path: path, Problems: []string{cleanDecodeError(err)}}
 		}
@@ -222,7 +233,13 @@ func Load(path string) (Config, error) {
 	if c.Store.DSN == "" {
 		c.Store.DSN = "sqlite:" + filepath.Join(c.DataDir, "cjsm.db")
 	}
-	problems = append(problems, c.Validate()...)
+	if skipListeners {
+		check := c
+		check.Listen = Listen{}
+		problems = append(problems, check.Validate()...)
+	} else {
+		problems = append(problems, c.Validate()...)
+	}
 	if len(problems) > 0 {
 		name := path
 		if name == "" {
@@ -231,6 +248,18 @@ func Load(path string) (Config, error) {
 		return c, &Error{Path: name, Problems: problems}
 	}
 	return c, nil
+}
+
+// syntaxProblem describes a TOML syntax error in one line with its position.
+//
+// NOTE: ParseError.ErrorWithPosition of BurntSushi/toml v1.6.0 panics on some inputs, such as
+// a quote followed by "\r\n", so the position is formatted here.
+func syntaxProblem(perr toml.ParseError) string {
+	msg := "TOML syntax error: " + perr.Message
+	if line := perr.Position.Line; line > 0 {
+		msg = fmt.Sprintf("line %d, column %d: %s", line, max(perr.Position.Col, 1), msg)
+	}
+	return msg + "; correct the file there"
 }
 
 // cleanDecodeError shortens the TOML library's type errors into one line.

@@ -224,8 +224,8 @@ func Generate(opts Options) (*Dataset, error) {
 	return d, nil
 }
 
-// sectorWeights returns each sector's share of organisations, or of people when people
-// is set; a sector with no organisations gets no people.
+// sectorWeights returns each sector's share of organisations, or its share of people
+// when orgCounts is given. A sector with no organisations gets no people.
 func sectorWeights(list []*sector, orgCounts []int) []float64 {
 	w := make([]float64, len(list))
 	for i, s := range list {
@@ -317,7 +317,7 @@ func (g *planner) buildSector(s *sector, quota int) {
 	g.addChildren(s, level2, grand, s.grand)
 }
 
-// addChildren spreads n sub-organisations over parents by their childWeight.
+// addChildren spreads n sub-organisations over parents by their subWeight.
 func (g *planner) addChildren(s *sector, parents []*orgPlan, n int,
 	newChild func(*planner, *orgPlan, int) childSpec) []*orgPlan {
 	if n == 0 || len(parents) == 0 {
@@ -456,7 +456,7 @@ func (g *planner) assignStatusAndTimes() {
 // assignDomains gives every organisation its primary domain, then spreads extra gateway
 // domains over gateway organisations, one each in turn, until the dataset has its
 // target. Hosted organisations have only their hosted domain, because the directory
-// refuses gateway domains for them.
+// rejects gateway domains for them.
 func (g *planner) assignDomains(extra int) error {
 	for _, p := range g.plans {
 		if p.kind == store.KindHosted {

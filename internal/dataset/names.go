@@ -33,7 +33,7 @@ var nationBoost = map[nation]struct {
 	northernIreland: {"irish", 12},
 }
 
-// nameLists holds the given names and family names of each origin.
+// nameLists contains the given names and family names of each origin.
 type nameLists struct {
 	first, last [][]string // indexed like origins
 	weights     map[nation][]float64
@@ -74,11 +74,12 @@ func parseNameList(file, text string) ([][]string, error) {
 		case strings.HasPrefix(line, "[") && strings.HasSuffix(line, "]"):
 			current = originIndex(line[1 : len(line)-1])
 			if current < 0 {
-				return nil, fmt.Errorf("dataset: %s line %d: unknown origin %s", file, i+1, line)
+				return nil, fmt.Errorf("dataset: %s line %d: unknown origin %s; use one of %s",
+					file, i+1, line, strings.Join(origins, ", "))
 			}
 		case current < 0:
-			return nil, fmt.Errorf("dataset: %s line %d: name %q before any [origin]",
-				file, i+1, line)
+			return nil, fmt.Errorf("dataset: %s line %d: name %q before any [origin]; "+
+				"put a header such as [english] above it", file, i+1, line)
 		default:
 			lists[current] = append(lists[current], line)
 		}
@@ -101,7 +102,8 @@ func originIndex(name string) int {
 }
 
 // pickName returns a given name and a family name for someone working in nat. Most
-// people's two names share an origin; one in five mixes origins.
+// people's two names share an origin, but for one in five the given name's origin is
+// drawn separately.
 func pickName(r *rand.Rand, nat nation) (first, last string) {
 	w := names.weights[nat]
 	lastOrigin := weightedIndex(r, w)

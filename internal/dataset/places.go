@@ -24,8 +24,8 @@ type town struct {
 	dial      string // Ofcom drama range for the town's landlines, see phoneRanges
 }
 
-// Landline and mobile ranges that Ofcom keeps for TV and radio drama: the prefix is
-// followed by three digits, 000 to 999, and no number in them is given to a subscriber.
+// Landline and mobile ranges that Ofcom reserves for TV and radio drama. Each prefix is
+// followed by three digits, 000 to 999.
 const (
 	mobileRange    = "07700 900"
 	noAreaRange    = "01632 960"

@@ -94,7 +94,7 @@ func (b *Bar) line(phase string, done, total int64, elapsed time.Duration) strin
 	return fmt.Sprintf("%-13s [%s] %s", phase, bar, counts)
 }
 
-// formatETA writes d to the second, as "45s", "3m05s" or "1h02m".
+// formatETA formats d to the second, as "45s", "3m05s" or "1h02m".
 func formatETA(d time.Duration) string {
 	s := int64(d.Round(time.Second) / time.Second)
 	switch {
@@ -106,7 +106,7 @@ func formatETA(d time.Duration) string {
 	return fmt.Sprintf("%dh%02dm", s/3600, s%3600/60)
 }
 
-// thousands writes n with commas between groups of three digits: 478,000.
+// thousands formats n with commas between groups of three digits: 478,000.
 func thousands(n int64) string {
 	digits := strconv.FormatInt(n, 10)
 	sign := ""

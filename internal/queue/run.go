@@ -201,6 +201,8 @@ func (q *Queue) record(ctx context.Context, msg store.Message, data []byte, entr
 		}
 		q.RecordEvent(ctx, ev)
 	}
+	// TODO: send "delivered" and "relayed" notices to recipients that asked for
+	// NOTIFY=SUCCESS (RFC 3461 section 5.2.2); only failures and delays are reported now.
 	q.notify(ctx, msg, data, entries[0].Sender, bounced, "failed")
 	q.notify(ctx, msg, data, entries[0].Sender, delayed, "delayed")
 }

@@ -84,7 +84,8 @@ func growSQLiteCache(ctx context.Context, conn *sql.Conn) (func(), error) {
 	if err := conn.QueryRowContext(ctx, "PRAGMA cache_size").Scan(&previous); err != nil {
 		return nil, fmt.Errorf("store: bulk load: read cache_size: %w", err)
 	}
-	if _, err := conn.ExecContext(ctx, fmt.Sprintf("PRAGMA cache_size = -%d", bulkCacheKiB)); err != nil {
+	grow := fmt.Sprintf("PRAGMA cache_size = -%d", bulkCacheKiB)
+	if _, err := conn.ExecContext(ctx, grow); err != nil {
 		return nil, fmt.Errorf("store: bulk load: set cache_size: %w", err)
 	}
 	return func() {
