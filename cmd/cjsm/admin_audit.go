@@ -22,7 +22,7 @@ func auditVerify(env *adminEnv, args []string) error {
 		fmt.Fprintf(env.stdout, "audit row %d: %s\n", p.Seq, p.Reason)
 	}
 	if len(problems) > 0 {
-		return fmt.Errorf("audit trail is broken: %d problems in %d rows; restore the rows from a backup and investigate who changed them", len(problems), checked)
+		return fmt.Errorf("audit trail is broken: %d problem(s) in %d rows; restore the rows from a backup and investigate who changed them", len(problems), checked)
 	}
 	fmt.Fprintf(env.stdout, "audit trail intact: %d rows, head hash %s\n", checked, head)
 	return nil

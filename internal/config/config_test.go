@@ -216,6 +216,23 @@ func TestLoadReportsSyntaxErrorPosition(t *testing.T) {
 	}
 }
 
+// Some syntax errors carry positions that the TOML library's own formatter cannot print
+// (BurntSushi/toml v1.6.0 panics on them); Load must still report them.
+func TestLoadReportsUnprintableSyntaxError(t *testing.T) {
+	for _, text := range []string{"\"\r\n", "a = \"\\", "\"", "hostname = \"x\r\n\""} {
+		path := writeFile(t, text)
+		_, err := load(t, path)
+		if err == nil {
+			t.Errorf("Load(%q) accepted the file", text)
+			continue
+		}
+		problems := problemsOf(t, err)
+		if len(problems) != 1 || !strings.Contains(problems[0], "TOML syntax error") {
+			t.Errorf("Load(%q) problems = %q, want one syntax error", text, problems)
+		}
+	}
+}
+
 // A file with three mistakes lists all three, the bad duration included, so that an operator
 // fixes them in one pass.
 func TestLoadReportsEveryProblem(t *testing.T) {

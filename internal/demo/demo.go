@@ -63,7 +63,8 @@ func Setup(ctx context.Context, dir string) (*Demo, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := d.loadOrCreateAccounts(); err != nil {
+	created, err := d.loadOrCreateAccounts()
+	if err != nil {
 		return nil, err
 	}
 	st, err := store.Open(ctx, cfg.Store.DSN)
@@ -72,6 +73,13 @@ func Setup(ctx context.Context, dir string) (*Demo, error) {
 	}
 	defer st.Close()
 	if _, err := st.OrganisationBySlug(ctx, "kent-police"); err == nil {
+		if created {
+			// accounts.json was deleted but the community kept: give the people the new
+			// passwords, so that demo.json stays true.
+			if err := resetPasswords(ctx, directory.New(st, cfg.CommunitySuffix), d.Accounts); err != nil {
+				return nil, err
+			}
+		}
 		return d, nil
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return nil, err
@@ -157,14 +165,15 @@ func (d *Demo) writeConfig() error {
 
 func (d *Demo) accountsPath() string { return filepath.Join(d.Dir, "accounts.json") }
 
-// loadOrCreateAccounts reads the demo accounts, or makes them with fresh random passwords.
-func (d *Demo) loadOrCreateAccounts() error {
+// loadOrCreateAccounts reads the demo accounts, or makes them with fresh random passwords and
+// reports that it did.
+func (d *Demo) loadOrCreateAccounts() (bool, error) {
 	b, err := os.ReadFile(d.accountsPath())
 	if err == nil {
 		if err := json.Unmarshal(b, &d.Accounts); err != nil {
-			return fmt.Errorf("demo: %s is damaged: %w; delete the demo directory to start afresh", d.accountsPath(), err)
+			return false, fmt.Errorf("demo: %s is damaged: %w; delete the demo directory to start afresh", d.accountsPath(), err)
 		}
-		return nil
+		return false, nil
 	}
 	for _, p := range demoPeople {
 		if p.role == "" {
@@ -172,16 +181,28 @@ func (d *Demo) loadOrCreateAccounts() error {
 		}
 		pw, err := randomPassword()
 		if err != nil {
-			return err
+			return false, err
 		}
 		d.Accounts = append(d.Accounts, Account{Address: p.address(), Password: pw, Role: p.role,
 			Organisation: p.org, Name: p.first + " " + p.last})
 	}
 	b, err = json.MarshalIndent(d.Accounts, "", "  ")
 	if err != nil {
-		return err
+		return false, err
 	}
-	return os.WriteFile(d.accountsPath(), b, 0o600)
+	return true, os.WriteFile(d.accountsPath(), b, 0o600)
+}
+
+// resetPasswords sets each account's password in the store.
+func resetPasswords(ctx context.Context, dir *directory.Service, accounts []Account) error {
+	actor := directory.Actor{Name: "system:demo", Source: "cli"}
+	for _, a := range accounts {
+		pw := a.Password
+		if _, err := dir.UpdatePerson(ctx, actor, a.Address, directory.PersonChange{Password: &pw}); err != nil {
+			return fmt.Errorf("demo: reset password of %s: %w", a.Address, err)
+		}
+	}
+	return nil
 }
 
 // randomPassword returns 20 characters from an alphabet without look-alike characters.

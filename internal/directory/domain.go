@@ -22,8 +22,8 @@ func (s *Service) AddDomain(ctx context.Context, a Actor, orgSlug, name string) 
 	if err != nil {
 		return d, syntaxErr("domain", name, err)
 	}
-	if address.IsUnderSuffix(dn, s.suffix) {
-		return d, inputErr("domain", dn, "is under the community suffix %s; add the organisation's own domain, and cjsm derives the community form", s.suffix)
+	if dn == s.suffix || address.IsUnderSuffix(dn, s.suffix) {
+		return d, inputErr("domain", dn, "is the community suffix %s or under it; add the organisation's own domain, and cjsm derives the community form", s.suffix)
 	}
 	token := make([]byte, 16)
 	if _, err := rand.Read(token); err != nil {
@@ -220,7 +220,7 @@ func (s *Service) CreateTrustedDomain(ctx context.Context, a Actor, in TrustedIn
 	if err != nil {
 		return d, syntaxErr("domain", in.Name, err)
 	}
-	if address.IsUnderSuffix(dn, s.suffix) {
+	if dn == s.suffix || address.IsUnderSuffix(dn, s.suffix) {
 		return d, inputErr("domain", dn, "is inside the community suffix %s; community domains are not trusted domains", s.suffix)
 	}
 	if err := s.checkTrusted(&in); err != nil {

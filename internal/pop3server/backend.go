@@ -17,8 +17,8 @@ type Backend interface {
 	// The error picks the response code (RFC 2449 section 8, RFC 3206): wrap
 	// ErrBadCredentials, ErrThrottled, ErrDisabled or ErrLocked. Any other error
 	// is taken for a fault of the service and answered with [SYS/TEMP].
-	// ctx carries the connection id (see ConnID) and ends when the server is
-	// closed.
+	// ctx carries the connection id (see ConnID). It is cancelled when the session
+	// ends, or earlier when the context passed to Shutdown ends.
 	Authenticate(ctx context.Context, username, password, remoteIP string) (Maildrop, error)
 }
 
@@ -76,7 +76,7 @@ var (
 	// ErrDisabled means that the account is suspended or disabled. The reply
 	// carries [AUTH], which RFC 3206 section 5 also uses for expired accounts and
 	// sign-ins against policy. Return it only after the password has been checked, or the
-	// reply tells a guesser that the account exists.
+	// reply reveals to a guesser that the account exists.
 	ErrDisabled = errors.New("pop3server: account suspended or disabled")
 
 	// ErrLocked means that another POP3 session holds the maildrop. The reply

@@ -116,7 +116,8 @@ func parseMessageNumber(s string) (int, bool) {
 }
 
 // parseLineCount parses the line count of TOP: decimal digits only, from 0. A
-// count too large for int64 is clamped, since it asks for the whole body anyway.
+// count too large for int64 is clamped, because it requests the whole body
+// anyway.
 func parseLineCount(s string) (int64, bool) {
 	if !isDigits(s) {
 		return 0, false

@@ -118,6 +118,11 @@ type Queue struct {
 	log       *slog.Logger // mail log: one line per event
 	owner     string       // lease owner id of this node
 
+	// OnFiled, when set, is called after a message's local copies are committed, with the
+	// folders that received it, so that the mailbox service can index the text and wake IDLE
+	// sessions. It must not fail the delivery: the copies are already safe.
+	OnFiled func(ctx context.Context, messageID int64, mailboxIDs []int64, data []byte)
+
 	wake     chan struct{}
 	mu       sync.Mutex
 	inFlight map[string]int // deliveries in progress by domain
@@ -165,8 +170,9 @@ func (q *Queue) Accept(ctx context.Context, in Incoming) (string, error) {
 		MessageID: in.MessageID, Sender: in.From, OrgID: in.OrgID, ReceivedAt: now,
 		DSNRet: in.DSNRet, DSNEnvID: in.DSNEnvID, RequireTLS: in.RequireTLS}
 	var events []store.Event
+	var filed []int64
 	err = q.st.InTx(ctx, func(tx *store.Tx) error {
-		events = events[:0]
+		events, filed = events[:0], filed[:0]
 		if err := tx.CreateMessage(ctx, &msg); err != nil {
 			return err
 		}
@@ -177,9 +183,11 @@ func (q *Queue) Accept(ctx context.Context, in Incoming) (string, error) {
 				continue
 			}
 			seen[k] = true
-			if _, _, err := tx.AppendToMailbox(ctx, r.OwnerKind, r.OwnerID, "INBOX", msg.ID, ""); err != nil {
+			mbox, _, err := tx.AppendToMailbox(ctx, r.OwnerKind, r.OwnerID, "INBOX", msg.ID, "")
+			if err != nil {
 				return fmt.Errorf("queue: file into mailbox of %s: %w", r.Address, err)
 			}
+			filed = append(filed, mbox)
 			events = append(events, q.event(store.EventDelivered, msg, r.Address, "local", "filed in the INBOX of "+r.Address))
 		}
 		for _, r := range in.Remotes {
@@ -209,6 +217,9 @@ func (q *Queue) Accept(ctx context.Context, in Incoming) (string, error) {
 	}
 	for _, e := range events {
 		q.logEvent(e)
+	}
+	if len(filed) > 0 && q.OnFiled != nil {
+		q.OnFiled(ctx, msg.ID, filed, in.Data)
 	}
 	if len(in.Remotes) > 0 {
 		q.Wake()

@@ -87,7 +87,8 @@ func uidValidity() int64 { return time.Now().Unix() }
 
 // EnsureMailbox returns the owner's folder named name, creating it when missing. Two
 // transactions creating the same folder at once both succeed and see one row.
-func (t *Tx) EnsureMailbox(ctx context.Context, ownerKind string, ownerID int64, name string) (Mailbox, error) {
+func (t *Tx) EnsureMailbox(ctx context.Context, ownerKind string, ownerID int64,
+	name string) (Mailbox, error) {
 	_, err := t.exec(ctx, `INSERT INTO mailboxes (owner_kind, owner_id, name, uidvalidity,
 		uidnext, special_use, created_at) VALUES (?, ?, ?, ?, 1, ?, ?)
 		ON CONFLICT (owner_kind, owner_id, name) DO NOTHING`,
@@ -99,7 +100,8 @@ func (t *Tx) EnsureMailbox(ctx context.Context, ownerKind string, ownerID int64,
 }
 
 // CreateMailbox inserts a folder and returns it; ErrConflict when the name exists.
-func (t *Tx) CreateMailbox(ctx context.Context, ownerKind string, ownerID int64, name, specialUse string) (Mailbox, error) {
+func (t *Tx) CreateMailbox(ctx context.Context, ownerKind string, ownerID int64, name,
+	specialUse string) (Mailbox, error) {
 	id, err := t.insertID(ctx, `INSERT INTO mailboxes (owner_kind, owner_id, name, uidvalidity,
 		uidnext, special_use, created_at) VALUES (?, ?, ?, ?, 1, ?, ?)`,
 		ownerKind, ownerID, name, uidValidity(), specialUse, micros(time.Now()))
@@ -110,7 +112,8 @@ func (t *Tx) CreateMailbox(ctx context.Context, ownerKind string, ownerID int64,
 }
 
 // MailboxByName returns the owner's folder named name, or ErrNotFound.
-func (t *Tx) MailboxByName(ctx context.Context, ownerKind string, ownerID int64, name string) (Mailbox, error) {
+func (t *Tx) MailboxByName(ctx context.Context, ownerKind string, ownerID int64,
+	name string) (Mailbox, error) {
 	b, err := scanMailbox(t.queryRow(ctx, "SELECT "+mailboxColumns+
 		" FROM mailboxes WHERE owner_kind = ? AND owner_id = ? AND name = ?",
 		ownerKind, ownerID, name))
@@ -118,7 +121,8 @@ func (t *Tx) MailboxByName(ctx context.Context, ownerKind string, ownerID int64,
 }
 
 // MailboxByName returns the owner's folder named name, or ErrNotFound.
-func (s *Store) MailboxByName(ctx context.Context, ownerKind string, ownerID int64, name string) (Mailbox, error) {
+func (s *Store) MailboxByName(ctx context.Context, ownerKind string, ownerID int64,
+	name string) (Mailbox, error) {
 	b, err := scanMailbox(s.queryRow(ctx, "SELECT "+mailboxColumns+
 		" FROM mailboxes WHERE owner_kind = ? AND owner_id = ? AND name = ?",
 		ownerKind, ownerID, name))
@@ -186,7 +190,8 @@ func (t *Tx) NextModSeq(ctx context.Context, mailboxID int64) (int64, error) {
 // folder's row lock until commit. A second append to the folder waits for that commit, so
 // UIDs are strictly ascending in commit order and no session sees a lower UID appear after a
 // higher one (RFC 3501 section 2.3.1.1).
-func (t *Tx) AppendMessage(ctx context.Context, mailboxID, messageID int64, flags string, date time.Time) (uid, modseq int64, err error) {
+func (t *Tx) AppendMessage(ctx context.Context, mailboxID, messageID int64, flags string,
+	date time.Time) (uid, modseq int64, err error) {
 	err = t.queryRow(ctx, `UPDATE mailboxes SET uidnext = uidnext + 1,
 		highest_modseq = highest_modseq + 1,
 		size_bytes = size_bytes + (SELECT size FROM messages WHERE id = ?)
@@ -204,7 +209,8 @@ func (t *Tx) AppendMessage(ctx context.Context, mailboxID, messageID int64, flag
 // AppendToMailbox puts a stored message into an owner's folder with the next UID, creating
 // the folder when needed, and returns the folder id and UID. The queue calls it inside its
 // accept transaction to file local copies.
-func (t *Tx) AppendToMailbox(ctx context.Context, ownerKind string, ownerID int64, name string, messageID int64, flags string) (int64, int64, error) {
+func (t *Tx) AppendToMailbox(ctx context.Context, ownerKind string, ownerID int64, name string,
+	messageID int64, flags string) (int64, int64, error) {
 	mbox, err := t.EnsureMailbox(ctx, ownerKind, ownerID, name)
 	if err != nil {
 		return 0, 0, err
@@ -225,7 +231,8 @@ func scanMailboxMessage(r rowScanner) (MailboxMessage, error) {
 }
 
 // MailboxMessages lists the messages of an owner's folder in UID order.
-func (s *Store) MailboxMessages(ctx context.Context, ownerKind string, ownerID int64, name string) ([]MailboxMessage, error) {
+func (s *Store) MailboxMessages(ctx context.Context, ownerKind string, ownerID int64,
+	name string) ([]MailboxMessage, error) {
 	rows, err := s.query(ctx, `SELECT `+mailboxMessageColumns+` FROM mailbox_messages mm
 		JOIN mailboxes b ON b.id = mm.mailbox_id JOIN messages m ON m.id = mm.message_id
 		WHERE b.owner_kind = ? AND b.owner_id = ? AND b.name = ? ORDER BY mm.uid`,
@@ -242,7 +249,8 @@ func (s *Store) MessagesIn(ctx context.Context, mailboxID int64) ([]MailboxMessa
 }
 
 // MessagesChangedSince lists a folder's messages whose MODSEQ is above modseq, in UID order.
-func (s *Store) MessagesChangedSince(ctx context.Context, mailboxID, modseq int64) ([]MailboxMessage, error) {
+func (s *Store) MessagesChangedSince(ctx context.Context, mailboxID,
+	modseq int64) ([]MailboxMessage, error) {
 	return s.messagesWhere(ctx, "mm.mailbox_id = ? AND mm.modseq > ?", mailboxID, modseq)
 }
 
@@ -254,7 +262,8 @@ func (s *Store) MessageByUID(ctx context.Context, mailboxID, uid int64) (Mailbox
 	return m, s.mapErr(err)
 }
 
-func (s *Store) messagesWhere(ctx context.Context, where string, args ...any) ([]MailboxMessage, error) {
+func (s *Store) messagesWhere(ctx context.Context, where string, args ...any) ([]MailboxMessage,
+	error) {
 	rows, err := s.query(ctx, `SELECT `+mailboxMessageColumns+` FROM mailbox_messages mm
 		JOIN messages m ON m.id = mm.message_id WHERE `+where+` ORDER BY mm.uid`, args...)
 	if err != nil {
@@ -272,7 +281,8 @@ func (t *Tx) MessageByUID(ctx context.Context, mailboxID, uid int64) (MailboxMes
 }
 
 // SetMessageFlags writes one message's flags and MODSEQ.
-func (t *Tx) SetMessageFlags(ctx context.Context, mailboxID, uid int64, flags string, modseq int64) error {
+func (t *Tx) SetMessageFlags(ctx context.Context, mailboxID, uid int64, flags string,
+	modseq int64) error {
 	res, err := t.exec(ctx, `UPDATE mailbox_messages SET flags = ?, modseq = ?
 		WHERE mailbox_id = ? AND uid = ?`, flags, modseq, mailboxID, uid)
 	return affectedOne(res, err)
@@ -289,7 +299,8 @@ func (t *Tx) TouchMessage(ctx context.Context, mailboxID, uid, modseq int64) err
 // ExpungeMessages removes messages from a folder at MODSEQ modseq, records each UID in the
 // expunge log and takes their size off the folder's total. Missing UIDs are skipped; the
 // UIDs actually removed are returned.
-func (t *Tx) ExpungeMessages(ctx context.Context, mailboxID int64, uids []int64, modseq int64) ([]int64, error) {
+func (t *Tx) ExpungeMessages(ctx context.Context, mailboxID int64, uids []int64,
+	modseq int64) ([]int64, error) {
 	var removed []int64
 	for _, uid := range uids {
 		var size int64
@@ -352,7 +363,8 @@ func (t *Tx) SetGroupSeen(ctx context.Context, mailboxID, uid, personID int64, s
 }
 
 // GroupSeenUIDs returns the UIDs of a group folder that the person has seen.
-func (s *Store) GroupSeenUIDs(ctx context.Context, mailboxID, personID int64) (map[int64]bool, error) {
+func (s *Store) GroupSeenUIDs(ctx context.Context, mailboxID, personID int64) (map[int64]bool,
+	error) {
 	rows, err := s.query(ctx, "SELECT uid FROM group_seen WHERE mailbox_id = ? AND person_id = ?",
 		mailboxID, personID)
 	if err != nil {
@@ -481,7 +493,8 @@ func (s *Store) Retentions(ctx context.Context) (map[int64]int, error) {
 
 // MessagesOlderThan lists the messages, in every folder of an organisation's people and
 // group mailboxes, whose internal date is before the given time, at most limit of them.
-func (s *Store) MessagesOlderThan(ctx context.Context, orgID int64, before time.Time, limit int) ([]MailboxMessage, error) {
+func (s *Store) MessagesOlderThan(ctx context.Context, orgID int64, before time.Time,
+	limit int) ([]MailboxMessage, error) {
 	rows, err := s.query(ctx, `SELECT `+mailboxMessageColumns+` FROM mailbox_messages mm
 		JOIN messages m ON m.id = mm.message_id JOIN mailboxes b ON b.id = mm.mailbox_id
 		WHERE mm.internal_date < ? AND (
@@ -506,7 +519,8 @@ func (t *Tx) PutMessageText(ctx context.Context, messageID int64, header, body s
 }
 
 // MessagesWithoutText lists a folder's messages that have no extracted text yet.
-func (s *Store) MessagesWithoutText(ctx context.Context, mailboxID int64) ([]MailboxMessage, error) {
+func (s *Store) MessagesWithoutText(ctx context.Context, mailboxID int64) ([]MailboxMessage,
+	error) {
 	return s.messagesWhere(ctx, `mm.mailbox_id = ? AND NOT EXISTS
 		(SELECT 1 FROM message_text t WHERE t.message_id = mm.message_id)`, mailboxID)
 }
@@ -539,7 +553,8 @@ func (s *Store) HeaderTexts(ctx context.Context, mailboxID int64) (map[int64]str
 //
 // NOTE: this is a LIKE scan over the folder's rows, not an index: it reads every extracted
 // text of the folder. A full-text index (PostgreSQL tsvector, SQLite FTS5) is the next step.
-func (s *Store) SearchText(ctx context.Context, mailboxID int64, word string, withHeader bool) (map[int64]bool, error) {
+func (s *Store) SearchText(ctx context.Context, mailboxID int64, word string,
+	withHeader bool) (map[int64]bool, error) {
 	pattern := "%" + escapeLike(strings.ToLower(word)) + "%"
 	q := `SELECT mm.uid FROM mailbox_messages mm
 		JOIN message_text t ON t.message_id = mm.message_id
