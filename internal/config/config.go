@@ -59,6 +59,10 @@ type Listen struct {
 	SMTP        string `toml:"smtp"`
 	Submission  string `toml:"submission"`
 	Submissions string `toml:"submissions"`
+	IMAP        string `toml:"imap"`
+	IMAPS       string `toml:"imaps"`
+	POP3        string `toml:"pop3"`
+	POP3S       string `toml:"pop3s"`
 	HTTP        string `toml:"http"`
 }
 
@@ -313,7 +317,9 @@ func (c *Config) Validate() []string {
 	seen := map[string]string{}
 	for _, l := range []struct{ key, addr string }{
 		{"listen.smtp", c.Listen.SMTP}, {"listen.submission", c.Listen.Submission},
-		{"listen.submissions", c.Listen.Submissions}, {"listen.http", c.Listen.HTTP},
+		{"listen.submissions", c.Listen.Submissions}, {"listen.imap", c.Listen.IMAP},
+		{"listen.imaps", c.Listen.IMAPS}, {"listen.pop3", c.Listen.POP3},
+		{"listen.pop3s", c.Listen.POP3S}, {"listen.http", c.Listen.HTTP},
 	} {
 		if l.addr == "" {
 			continue

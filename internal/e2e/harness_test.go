@@ -110,6 +110,8 @@ root_ca_file = "ca.pem"
 smtp = "127.0.0.1:0"
 submission = "127.0.0.1:0"
 submissions = "127.0.0.1:0"
+imaps = "127.0.0.1:0"
+pop3s = "127.0.0.1:0"
 http = "127.0.0.1:0"
 [dns]
 resolver = %q

@@ -60,6 +60,8 @@ func childConfig(t *testing.T, e *env) (string, string) {
 	text := strings.Replace(string(b), `submission = "127.0.0.1:0"`, `submission = "`+sub+`"`, 1)
 	text = strings.Replace(text, `smtp = "127.0.0.1:0"`, `smtp = ""`, 1)
 	text = strings.Replace(text, `submissions = "127.0.0.1:0"`, `submissions = ""`, 1)
+	text = strings.Replace(text, `imaps = "127.0.0.1:0"`, `imaps = ""`, 1)
+	text = strings.Replace(text, `pop3s = "127.0.0.1:0"`, `pop3s = ""`, 1)
 	text = strings.Replace(text, `level = "debug"`, `level = "info"`, 1)
 	path := filepath.Join(e.dir, "child.toml")
 	e.must(os.WriteFile(path, []byte(text), 0o644))

@@ -134,7 +134,8 @@ func (s *Service) checkOrgActive(ctx context.Context, orgID int64) error {
 
 // SharedMailboxes lists the group mailboxes whose folders the person may read, after
 // checking that the person is active.
-func (s *Service) SharedMailboxes(ctx context.Context, personID int64) ([]store.GroupAccess, error) {
+func (s *Service) SharedMailboxes(ctx context.Context, personID int64) ([]store.GroupAccess,
+	error) {
 	if err := s.checkActive(ctx, personID); err != nil {
 		return nil, err
 	}

@@ -55,9 +55,14 @@ func NewFlagSet(flags []string) FlagSet {
 	return fs
 }
 
-// Add puts a flag into the set; a flag CanonicalFlag rejects is ignored.
+// Add puts a flag into the set; a flag CanonicalFlag rejects is ignored. A keyword already
+// in the set keeps its first spelling.
 func (fs FlagSet) Add(f string) {
-	if c, ok := CanonicalFlag(f); ok {
+	c, ok := CanonicalFlag(f)
+	if !ok {
+		return
+	}
+	if _, dup := fs[strings.ToLower(c)]; !dup {
 		fs[strings.ToLower(c)] = c
 	}
 }
@@ -112,7 +117,8 @@ func (fs FlagSet) Equal(other FlagSet) bool {
 	return true
 }
 
-// FlagOp is how STORE combines flags with a message's flags (RFC 3501 section 6.4.6).
+// FlagOp is the STORE operation that combines flags with a message's flags (RFC 3501
+// section 6.4.6).
 type FlagOp int
 
 // The STORE operations.

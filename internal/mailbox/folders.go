@@ -20,10 +20,11 @@ const SharedPrefix = "Shared"
 // maxNameBytes bounds a folder's full name.
 const maxNameBytes = 512
 
-// CheckName returns an error wrapping ErrInvalidName when name cannot be a folder name:
-// empty, longer than 512 bytes, not UTF-8, with an empty level (a leading, trailing or
-// doubled "/"), with a LIST wildcard ("*" or "%") or a control character, or starting with
-// the reserved level "Shared". "INBOX" in any case is returned as "INBOX".
+// CheckName returns the folder name in its stored form, where "INBOX" in any case becomes
+// "INBOX". It returns an error wrapping ErrInvalidName for a name that is empty, longer than
+// 512 bytes or not UTF-8. The same holds for a name with an empty level (a leading, trailing
+// or doubled "/"), a LIST wildcard ("*" or "%") or a control character, and for one that
+// starts with the reserved level "Shared".
 func CheckName(name string) (string, error) {
 	bad := func(why string) (string, error) {
 		return "", fmt.Errorf("%w: %q %s", ErrInvalidName, name, why)
@@ -71,7 +72,8 @@ func (s *Service) Folders(ctx context.Context, personID int64, o Owner) ([]store
 }
 
 // Folder returns one folder after checking that the person holds right on its owner.
-func (s *Service) Folder(ctx context.Context, personID int64, ref Ref, right Right) (store.Mailbox, error) {
+func (s *Service) Folder(ctx context.Context, personID int64, ref Ref,
+	right Right) (store.Mailbox, error) {
 	if err := s.Authorize(ctx, personID, ref.Owner, right); err != nil {
 		return store.Mailbox{}, err
 	}
@@ -94,7 +96,8 @@ func (s *Service) folder(ctx context.Context, ref Ref) (store.Mailbox, error) {
 }
 
 // refresh re-reads a folder by id, for a session that holds it selected.
-func (s *Service) refresh(ctx context.Context, personID int64, b store.Mailbox, right Right) (store.Mailbox, error) {
+func (s *Service) refresh(ctx context.Context, personID int64, b store.Mailbox,
+	right Right) (store.Mailbox, error) {
 	if err := s.Authorize(ctx, personID, OwnerOf(b), right); err != nil {
 		return b, err
 	}
@@ -107,7 +110,8 @@ func (s *Service) refresh(ctx context.Context, personID int64, b store.Mailbox, 
 
 // CreateFolder creates a folder and any missing parent levels (RFC 3501 section 6.3.3).
 // It needs Write on the owner.
-func (s *Service) CreateFolder(ctx context.Context, personID int64, ref Ref) (store.Mailbox, error) {
+func (s *Service) CreateFolder(ctx context.Context, personID int64, ref Ref) (store.Mailbox,
+	error) {
 	name, err := CheckName(ref.Name)
 	if err != nil {
 		return store.Mailbox{}, err
@@ -139,7 +143,8 @@ func (s *Service) CreateFolder(ctx context.Context, personID int64, ref Ref) (st
 
 // RenameFolder renames a folder and every folder below it (RFC 3501 section 6.3.5). It
 // needs Write. Renaming INBOX, which moves its messages in RFC 3501, is not supported.
-func (s *Service) RenameFolder(ctx context.Context, personID int64, from Ref, newName string) error {
+func (s *Service) RenameFolder(ctx context.Context, personID int64, from Ref,
+	newName string) error {
 	newName, err := CheckName(newName)
 	if err != nil {
 		return err

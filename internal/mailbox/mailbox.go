@@ -92,9 +92,9 @@ func (s *Service) MaxMessageBytes() int64 { return s.cfg.MaxMessageBytes }
 // Notifier returns the in-process change notifier that sessions subscribe to.
 func (s *Service) Notifier() *Notifier { return s.notify }
 
-// Changed tells sessions watching the folder that it changed. The service calls it after
-// every change it commits; code that files messages with store.Tx.AppendToMailbox (the
-// queue) should call it after its commit so that IDLE sessions learn of the message at once.
+// Changed notifies the sessions watching the folder that it changed. The service calls it
+// after every change it commits. Code that files messages with store.Tx.AppendToMailbox (the
+// queue) should call it after its commit, so that IDLE sessions report the message at once.
 func (s *Service) Changed(mailboxID int64) { s.notify.Notify(mailboxID) }
 
 // EnsureDefaults creates the owner's default folders (INBOX, Sent, Drafts, Trash, Archive

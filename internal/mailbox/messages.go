@@ -9,7 +9,7 @@ import (
 	"github.com/cjsm/cjsm/internal/store"
 )
 
-// Message is one message of a folder as one person sees it: on group mail, \Seen is that
+// Message is one message of a folder in one person's view. On group mail, \Seen is that
 // person's own.
 type Message struct {
 	UID          int64
@@ -21,15 +21,16 @@ type Message struct {
 	Blob         string
 }
 
-// Changes is what happened to a folder after a MODSEQ.
+// Changes is the set of changes to a folder after a MODSEQ.
 type Changes struct {
 	Mailbox  store.Mailbox // the folder as it is now
 	Changed  []Message     // messages added or with changed flags, in UID order
 	Expunged []int64       // UIDs removed, ascending
 }
 
-// view turns stored rows into what the person sees, adding their own \Seen on group mail.
-func (s *Service) view(ctx context.Context, personID int64, b store.Mailbox, rows []store.MailboxMessage) ([]Message, error) {
+// view turns stored rows into the person's view, adding their own \Seen on group mail.
+func (s *Service) view(ctx context.Context, personID int64, b store.Mailbox,
+	rows []store.MailboxMessage) ([]Message, error) {
 	var seen map[int64]bool
 	if b.OwnerKind == store.OwnerGroup {
 		var err error
@@ -53,7 +54,8 @@ func (s *Service) view(ctx context.Context, personID int64, b store.Mailbox, row
 }
 
 // Messages returns the folder as it is now and its messages in UID order. It needs Read.
-func (s *Service) Messages(ctx context.Context, personID int64, b store.Mailbox) (store.Mailbox, []Message, error) {
+func (s *Service) Messages(ctx context.Context, personID int64, b store.Mailbox) (store.Mailbox,
+	[]Message, error) {
 	b, err := s.refresh(ctx, personID, b, Read)
 	if err != nil {
 		return b, nil, err
@@ -68,7 +70,8 @@ func (s *Service) Messages(ctx context.Context, personID int64, b store.Mailbox)
 
 // ChangesSince returns what changed in the folder after modseq. It needs Read, so a session
 // whose person was suspended or removed from a group gets an error at its next poll.
-func (s *Service) ChangesSince(ctx context.Context, personID int64, b store.Mailbox, modseq int64) (Changes, error) {
+func (s *Service) ChangesSince(ctx context.Context, personID int64, b store.Mailbox,
+	modseq int64) (Changes, error) {
 	b, err := s.refresh(ctx, personID, b, Read)
 	if err != nil {
 		return Changes{Mailbox: b}, err
@@ -90,7 +93,8 @@ func (s *Service) ChangesSince(ctx context.Context, personID int64, b store.Mail
 
 // ReadContent calls fn with the raw bytes of each message, in order, after one check that
 // the person may read the folder. The bytes are those the message was stored with.
-func (s *Service) ReadContent(ctx context.Context, personID int64, b store.Mailbox, msgs []Message, fn func(Message, []byte) error) error {
+func (s *Service) ReadContent(ctx context.Context, personID int64, b store.Mailbox,
+	msgs []Message, fn func(Message, []byte) error) error {
 	if err := s.Authorize(ctx, personID, OwnerOf(b), Read); err != nil {
 		return err
 	}
@@ -118,7 +122,8 @@ type StoreResult struct {
 // and no other member's. Changing any other flag, \Deleted included, needs Write. With
 // unchangedSince > 0, a message whose MODSEQ is above it is not changed and is reported in
 // Modified (RFC 7162 section 3.1.3). UIDs not in the folder are skipped.
-func (s *Service) StoreFlags(ctx context.Context, personID int64, b store.Mailbox, uids []int64, op FlagOp, flags []string, unchangedSince int64) (StoreResult, error) {
+func (s *Service) StoreFlags(ctx context.Context, personID int64, b store.Mailbox, uids []int64,
+	op FlagOp, flags []string, unchangedSince int64) (StoreResult, error) {
 	var res StoreResult
 	rights, err := s.RightsOn(ctx, personID, OwnerOf(b))
 	if err != nil {
@@ -196,7 +201,8 @@ func (s *Service) StoreFlags(ctx context.Context, personID int64, b store.Mailbo
 // Expunge removes the folder's messages flagged \Deleted, only those among uids when uids is
 // not nil (UID EXPUNGE, RFC 4315 section 2.1), and returns the removed UIDs ascending. It
 // needs Write.
-func (s *Service) Expunge(ctx context.Context, personID int64, b store.Mailbox, uids []int64) ([]int64, error) {
+func (s *Service) Expunge(ctx context.Context, personID int64, b store.Mailbox,
+	uids []int64) ([]int64, error) {
 	if err := s.Authorize(ctx, personID, OwnerOf(b), Write); err != nil {
 		return nil, err
 	}
@@ -239,7 +245,8 @@ func (s *Service) Expunge(ctx context.Context, personID int64, b store.Mailbox, 
 // Append stores raw as a new message in the folder ref and returns the folder and the UID
 // (RFC 3501 section 6.3.11, RFC 4315 APPENDUID). It needs Write, checks the size limit and
 // the quotas, and extracts the message's text for SEARCH. A zero date means now.
-func (s *Service) Append(ctx context.Context, personID int64, ref Ref, raw []byte, flags []string, date time.Time) (store.Mailbox, int64, error) {
+func (s *Service) Append(ctx context.Context, personID int64, ref Ref, raw []byte, flags []string,
+	date time.Time) (store.Mailbox, int64, error) {
 	if int64(len(raw)) > s.cfg.MaxMessageBytes {
 		return store.Mailbox{}, 0, fmt.Errorf("%w: the message is %d bytes; the limit is %d",
 			ErrOverQuota, len(raw), s.cfg.MaxMessageBytes)
@@ -303,7 +310,8 @@ type CopyResult struct {
 // Read on the source and Write on the destination; moving also needs Write on the source.
 // The copies keep their internal date and flags; \Seen is the person's own seen state. The
 // stored message is shared, not duplicated.
-func (s *Service) Copy(ctx context.Context, personID int64, src store.Mailbox, uids []int64, dst Ref, move bool) (CopyResult, error) {
+func (s *Service) Copy(ctx context.Context, personID int64, src store.Mailbox, uids []int64,
+	dst Ref, move bool) (CopyResult, error) {
 	var res CopyResult
 	srcRight := Read
 	if move {
@@ -371,7 +379,8 @@ func (s *Service) Copy(ctx context.Context, personID int64, src store.Mailbox, u
 
 // selectUIDs returns the folder's messages whose UIDs are listed, in UID order, after
 // checking right.
-func (s *Service) selectUIDs(ctx context.Context, personID int64, b store.Mailbox, uids []int64, right Right) (store.Mailbox, []Message, error) {
+func (s *Service) selectUIDs(ctx context.Context, personID int64, b store.Mailbox, uids []int64,
+	right Right) (store.Mailbox, []Message, error) {
 	b, err := s.refresh(ctx, personID, b, right)
 	if err != nil {
 		return b, nil, err

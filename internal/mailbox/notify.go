@@ -2,8 +2,8 @@ package mailbox
 
 import "sync"
 
-// Notifier tells sessions that a folder changed. It carries no detail: a session that is
-// told re-reads what changed since the MODSEQ it last saw.
+// Notifier wakes the sessions watching a folder when it changes. It carries no detail, so a
+// woken session reads the changes since the MODSEQ it last synchronised to.
 //
 // NOTE: the notifier is in-process, so it reaches only sessions of this node. Sessions
 // also poll (see the IMAP server's idle poll interval), which covers changes made by other

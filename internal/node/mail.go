@@ -11,7 +11,6 @@ import (
 
 	"github.com/cjsm/cjsm/internal/config"
 	"github.com/cjsm/cjsm/internal/delivery"
-	"github.com/cjsm/cjsm/internal/identity"
 	"github.com/cjsm/cjsm/internal/queue"
 	"github.com/cjsm/cjsm/internal/relay"
 	"github.com/cjsm/cjsm/internal/smtpserver"
@@ -87,8 +86,8 @@ func startMail(ctx context.Context, n *Node) error {
 		MaxIdlePerHost: cfg.Queue.PerDestination, IdleTimeout: 30 * time.Second}
 	deliverer := relay.NewDeliverer(n.Store, client)
 	deliverer.PortOverride = n.DeliveryPort
-	signIn := identity.NewSignIn(n.Store, cfg.CommunitySuffix, cfg.Limits.MaxAuthFailures, n.Log.With("component", "signin"))
-	policy := relay.New(n.Store, cfg.CommunitySuffix, signIn, n.Queue, n.Log.With("component", "relay"))
+	policy := relay.New(n.Store, cfg.CommunitySuffix, n.SignIn, n.Queue, n.Log.With("component", "relay"))
+	policy.CheckQuota = n.checkQuota
 	n.Queue.SetDeliverer(deliverer, policy)
 
 	qctx, cancel := context.WithCancel(context.WithoutCancel(ctx))

@@ -16,6 +16,8 @@ import (
 	"github.com/cjsm/cjsm/internal/config"
 	"github.com/cjsm/cjsm/internal/directory"
 	"github.com/cjsm/cjsm/internal/httpserver"
+	"github.com/cjsm/cjsm/internal/identity"
+	"github.com/cjsm/cjsm/internal/mailbox"
 	"github.com/cjsm/cjsm/internal/queue"
 	"github.com/cjsm/cjsm/internal/store"
 )
@@ -27,6 +29,8 @@ type Node struct {
 	Blobs     *blob.Store
 	Directory *directory.Service
 	Queue     *queue.Queue
+	Mailboxes *mailbox.Service
+	SignIn    *identity.SignIn
 	Log       *slog.Logger
 
 	// DeliveryPort, when not 0, replaces the port of every delivery destination, so that
@@ -55,7 +59,12 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Node, e
 	n := &Node{Config: cfg, Store: st, Blobs: blobs, Log: logger,
 		Directory: directory.New(st, cfg.CommunitySuffix),
 		Queue:     queue.New(st, blobs, QueueConfig(cfg), logger),
-		addrs:     map[string]string{}, serveErrs: make(chan error, 16)}
+		Mailboxes: mailbox.New(st, blobs, mailbox.Config{MaxMessageBytes: cfg.Limits.MaxMessageSize},
+			logger.With("component", "mailbox")),
+		SignIn: identity.NewSignIn(st, cfg.CommunitySuffix, cfg.Limits.MaxAuthFailures,
+			logger.With("component", "signin")),
+		addrs: map[string]string{}, serveErrs: make(chan error, 16)}
+	n.Queue.OnFiled = n.filed
 	if err := n.CheckBlobs(ctx); err != nil {
 		st.Close()
 		return nil, err

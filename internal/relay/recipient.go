@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/cjsm/cjsm/internal/address"
+	"github.com/cjsm/cjsm/internal/mailbox"
 	"github.com/cjsm/cjsm/internal/queue"
 	"github.com/cjsm/cjsm/internal/smtpserver"
 	"github.com/cjsm/cjsm/internal/store"
@@ -153,6 +154,23 @@ func (r *Relay) Rcpt(ctx context.Context, c *smtpserver.Conn, sp smtpserver.Prin
 	}
 	if len(res.local)+len(res.remote) == 0 {
 		return reject(550, [3]int{5, 1, 1}, "<%s> is an empty distribution list", to)
+	}
+	if r.CheckQuota != nil && len(res.local) == 1 && res.local[0].Address != "" {
+		// A single mailbox that is full refuses the message; a list goes on to its other
+		// members, because one member's full mailbox must not stop the rest.
+		l := res.local[0]
+		nearly, err := r.CheckQuota(ctx, l.OwnerKind, l.OwnerID, max(p.mailSize, 1))
+		if errors.Is(err, mailbox.ErrOverQuota) {
+			r.recordRejection(ctx, "", to, remoteIP(c.Remote), "mailbox full")
+			return reject(452, [3]int{4, 2, 2}, "Mailbox <%s> is full; try again later, or ask the recipient to make room", to)
+		} else if err != nil {
+			return err
+		}
+		if nearly {
+			// TODO: tell the mailbox owner (a notice in their INBOX, at most daily), not
+			// only the log.
+			r.log.Warn("mailbox is over 90% of its quota", "rcpt", l.Address)
+		}
 	}
 	return nil
 }

@@ -33,6 +33,10 @@ type Relay struct {
 	queue  *queue.Queue
 	log    *slog.Logger
 
+	// CheckQuota, when set, checks a local recipient's storage quota for a message of size
+	// octets and reports whether the mailbox is nearly full (90%).
+	CheckQuota func(ctx context.Context, ownerKind string, ownerID, size int64) (nearlyFull bool, err error)
+
 	mu        sync.Mutex
 	peers     peerTables
 	peersTime time.Time
@@ -56,6 +60,7 @@ type Principal struct {
 	// Chosen is set by Mail for servers: "connector:<name>" or "trusted:<domain>".
 	Chosen    string
 	chosenOrg int64
+	mailSize  int64 // SIZE declared at MAIL FROM, for quota checks at RCPT
 }
 
 // String names the principal for logs.

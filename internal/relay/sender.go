@@ -17,6 +17,7 @@ import (
 // community form.
 func (r *Relay) Mail(ctx context.Context, c *smtpserver.Conn, sp smtpserver.Principal, from string, opts smtpserver.MailOptions) (string, error) {
 	p := sp.(*Principal)
+	p.mailSize = opts.Size
 	if p.Person != nil {
 		return r.personSender(ctx, c, p, from)
 	}

@@ -1,0 +1,77 @@
+package e2e
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"net"
+	"strings"
+	"testing"
+
+	"github.com/cjsm/cjsm/internal/store"
+	"github.com/cjsm/cjsm/internal/testenv"
+)
+
+// fetchScript fetches every INBOX message over IMAP (imaplib) and over POP3 (poplib), both
+// with implicit TLS, and prints the SHA-256 of each, one line per message: "imap HASH" and
+// "pop3 HASH".
+const fetchScript = `
+import hashlib, imaplib, poplib, ssl, sys
+imap_host, imap_port, pop_host, pop_port, cafile, user, password = sys.argv[1:8]
+ctx = ssl.create_default_context(cafile=cafile)
+ctx.check_hostname = False
+m = imaplib.IMAP4_SSL(imap_host, int(imap_port), ssl_context=ctx)
+m.login(user, password)
+m.select("INBOX", readonly=True)
+typ, data = m.uid("SEARCH", None, "ALL")
+for uid in data[0].split():
+    typ, parts = m.uid("FETCH", uid, "(BODY.PEEK[])")
+    print("imap", hashlib.sha256(parts[0][1]).hexdigest())
+m.logout()
+p = poplib.POP3_SSL(pop_host, int(pop_port), context=ctx)
+p.user(user)
+p.pass_(password)
+count, _ = p.stat()
+for i in range(1, count + 1):
+    resp, lines, octets = p.retr(i)
+    print("pop3", hashlib.sha256(b"\r\n".join(lines) + b"\r\n").hexdigest())
+p.quit()
+`
+
+func TestSMTPMessageFetchedByteIdenticalOverIMAPAndPOP3(t *testing.T) {
+	e := start(t, options{})
+	alice, bob := "alice.adams@mvs."+suffix, "bob.brown@mvs."+suffix
+	body := message(alice, bob, "bundle", "line one\r\n.leading dot\r\nlast line")
+	queueIDOf(t, e.submit(alice, alice, []string{bob}, body))
+	stored := e.inbox(bob)
+	if len(stored) != 1 {
+		t.Fatalf("bob's INBOX has %d messages, want 1", len(stored))
+	}
+	sum := sha256.Sum256(stored[0])
+	want := hex.EncodeToString(sum[:])
+
+	ih, ip, _ := net.SplitHostPort(e.addr("imaps"))
+	ph, pp, _ := net.SplitHostPort(e.addr("pop3s"))
+	out, err := testenv.Python(t, fetchScript, ih, ip, ph, pp, e.caFile, bob, password)
+	if err != nil {
+		t.Fatalf("imaplib/poplib client failed: %v\n%s", err, out)
+	}
+	for _, proto := range []string{"imap", "pop3"} {
+		if !strings.Contains(out, proto+" "+want) {
+			t.Errorf("%s did not return the stored bytes (sha256 %s):\n%s", proto, want, out)
+		}
+	}
+}
+
+func TestOverQuotaDeliveryGets452(t *testing.T) {
+	e := start(t, options{})
+	alice, bob := "alice.adams@mvs."+suffix, "bob.brown@mvs."+suffix
+	p, err := e.dirSvc.Person(context.Background(), bob)
+	e.must(err)
+	queueIDOf(t, e.submit(alice, alice, []string{bob}, message(alice, bob, "first", "fills the quota")))
+	e.must(e.node.Mailboxes.SetQuota(context.Background(), store.OwnerPerson, p.ID, 100))
+	out := e.submit(alice, alice, []string{bob}, message(alice, bob, "second", "does not fit"))
+	if !strings.HasPrefix(out, "REFUSED 452") || !strings.Contains(out, "4.2.2") || !strings.Contains(out, "full") {
+		t.Errorf("RCPT to a full mailbox: got %q, want 452 4.2.2 saying it is full", out)
+	}
+}

@@ -1,0 +1,162 @@
+package imapserver
+
+import (
+	"bufio"
+	"bytes"
+
+	"github.com/emersion/go-imap/v2"
+	goimapserver "github.com/emersion/go-imap/v2/imapserver"
+	"github.com/emersion/go-message/textproto"
+
+	"github.com/cjsm/cjsm/internal/mailbox"
+)
+
+// Fetch handles FETCH and UID FETCH (RFC 3501 section 6.4.5). BODY[] without a range is the
+// stored bytes unchanged; other sections, ENVELOPE and BODYSTRUCTURE come from the
+// library's MIME helpers. Fetching a body section without PEEK sets \Seen (the person's own
+// on group mail) unless the folder was opened with EXAMINE.
+func (s *session) Fetch(w *goimapserver.FetchWriter, numSet imap.NumSet,
+	options *imap.FetchOptions) error {
+	ctx, cancel := s.ctx()
+	defer cancel()
+	sel := s.sel
+	uids := sel.resolveNums(numSet)
+
+	flagsChanged := map[int64]bool{}
+	if wantsSeen(options) && !sel.readOnly {
+		var unseen []int64
+		for _, uid := range uids {
+			if !sel.msgs[uid].Flags.Has(mailbox.FlagSeen) {
+				unseen = append(unseen, uid)
+			}
+		}
+		if len(unseen) > 0 {
+			res, err := s.svc().StoreFlags(ctx, s.personID, sel.mbox, unseen, mailbox.FlagsAdd,
+				[]string{mailbox.FlagSeen}, 0)
+			if err != nil {
+				return s.mapErr(err)
+			}
+			for _, m := range res.Updated {
+				sel.msgs[m.UID] = m
+				flagsChanged[m.UID] = true
+			}
+		}
+	}
+
+	msgs := make([]mailbox.Message, 0, len(uids))
+	for _, uid := range uids {
+		msgs = append(msgs, sel.msgs[uid])
+	}
+	write := func(m mailbox.Message, raw []byte) error {
+		return writeFetch(w, sel.seqOf(m.UID), m, raw, options, flagsChanged[m.UID])
+	}
+	if needsContent(options) {
+		return s.mapErr(s.svc().ReadContent(ctx, s.personID, sel.mbox, msgs, write))
+	}
+	if err := s.svc().Authorize(ctx, s.personID, mailbox.OwnerOf(sel.mbox), mailbox.Read); err != nil {
+		return s.mapErr(err)
+	}
+	for _, m := range msgs {
+		if err := write(m, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func wantsSeen(options *imap.FetchOptions) bool {
+	for _, bs := range options.BodySection {
+		if !bs.Peek {
+			return true
+		}
+	}
+	for _, bs := range options.BinarySection {
+		if !bs.Peek {
+			return true
+		}
+	}
+	return false
+}
+
+func needsContent(options *imap.FetchOptions) bool {
+	return options.Envelope || options.BodyStructure != nil || len(options.BodySection) > 0 ||
+		len(options.BinarySection) > 0 || len(options.BinarySectionSize) > 0
+}
+
+// writeFetch writes one FETCH response. raw is nil when no item needs the message bytes.
+func writeFetch(w *goimapserver.FetchWriter, seq uint32, m mailbox.Message, raw []byte,
+	options *imap.FetchOptions, flagsChanged bool) error {
+	rw := w.CreateMessage(seq)
+	if options.UID {
+		rw.WriteUID(imap.UID(m.UID))
+	}
+	if options.Flags || flagsChanged {
+		rw.WriteFlags(toIMAPFlags(m.Flags.List()))
+	}
+	if options.RFC822Size {
+		rw.WriteRFC822Size(m.Size)
+	}
+	if options.InternalDate {
+		rw.WriteInternalDate(m.InternalDate)
+	}
+	if options.Envelope {
+		header, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(raw)))
+		if err != nil {
+			header = textproto.Header{}
+		}
+		rw.WriteEnvelope(goimapserver.ExtractEnvelope(header))
+	}
+	if options.BodyStructure != nil {
+		rw.WriteBodyStructure(goimapserver.ExtractBodyStructure(bytes.NewReader(raw)))
+	}
+	for _, bs := range options.BodySection {
+		data := bodySection(raw, bs)
+		wc := rw.WriteBodySection(bs, int64(len(data)))
+		if _, err := wc.Write(data); err != nil {
+			return err
+		}
+		if err := wc.Close(); err != nil {
+			return err
+		}
+	}
+	for _, bs := range options.BinarySection {
+		data := goimapserver.ExtractBinarySection(bytes.NewReader(raw), bs)
+		wc := rw.WriteBinarySection(bs, int64(len(data)))
+		if _, err := wc.Write(data); err != nil {
+			return err
+		}
+		if err := wc.Close(); err != nil {
+			return err
+		}
+	}
+	for _, bss := range options.BinarySectionSize {
+		rw.WriteBinarySectionSize(bss, goimapserver.ExtractBinarySectionSize(bytes.NewReader(raw), bss))
+	}
+	return rw.Close()
+}
+
+// bodySection returns a BODY[...] section. The whole message is returned as stored, so that
+// a client fetching BODY[] gets the exact bytes that were delivered.
+func bodySection(raw []byte, bs *imap.FetchItemBodySection) []byte {
+	whole := bs.Specifier == imap.PartSpecifierNone && len(bs.Part) == 0 &&
+		len(bs.HeaderFields) == 0 && len(bs.HeaderFieldsNot) == 0
+	if whole {
+		if bs.Partial == nil {
+			return raw
+		}
+		return partial(raw, bs.Partial)
+	}
+	return goimapserver.ExtractBodySection(bytes.NewReader(raw), bs)
+}
+
+// partial returns the <offset.size> range of data (RFC 3501 section 6.4.5).
+func partial(data []byte, p *imap.SectionPartial) []byte {
+	if p.Offset >= int64(len(data)) {
+		return nil
+	}
+	end := p.Offset + p.Size
+	if end > int64(len(data)) || end < p.Offset {
+		end = int64(len(data))
+	}
+	return data[p.Offset:end]
+}

@@ -1,0 +1,149 @@
+package imapserver
+
+import (
+	"github.com/emersion/go-imap/v2"
+	goimapserver "github.com/emersion/go-imap/v2/imapserver"
+
+	"github.com/cjsm/cjsm/internal/mailbox"
+)
+
+// Store handles STORE and UID STORE (RFC 3501 section 6.4.6). The mailbox service decides
+// what the person may change: their own \Seen with the read right, anything else with the
+// write right.
+func (s *session) Store(w *goimapserver.FetchWriter, numSet imap.NumSet, flags *imap.StoreFlags,
+	options *imap.StoreOptions) error {
+	if err := s.requireWritable(); err != nil {
+		return err
+	}
+	ctx, cancel := s.ctx()
+	defer cancel()
+	sel := s.sel
+	uids := sel.resolveNums(numSet)
+	op := mailbox.FlagsSet
+	switch flags.Op {
+	case imap.StoreFlagsAdd:
+		op = mailbox.FlagsAdd
+	case imap.StoreFlagsDel:
+		op = mailbox.FlagsRemove
+	}
+	res, err := s.svc().StoreFlags(ctx, s.personID, sel.mbox, uids, op,
+		fromIMAPFlags(flags.Flags), int64(options.UnchangedSince))
+	if err != nil {
+		return s.mapErr(err)
+	}
+	updated := map[int64]bool{}
+	for _, m := range res.Updated {
+		sel.msgs[m.UID] = m
+		updated[m.UID] = true
+	}
+	if flags.Silent {
+		return nil
+	}
+	_, isUID := numSet.(imap.UIDSet)
+	// RFC 3501 section 6.4.6: without .SILENT the server returns the new flags of each
+	// message named, changed or not.
+	for _, uid := range uids {
+		m, ok := sel.msgs[uid]
+		if !ok {
+			continue
+		}
+		rw := w.CreateMessage(sel.seqOf(uid))
+		if isUID {
+			rw.WriteUID(imap.UID(uid))
+		}
+		rw.WriteFlags(toIMAPFlags(m.Flags.List()))
+		if err := rw.Close(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Expunge handles EXPUNGE, CLOSE and UID EXPUNGE (RFC 4315 section 2.1). It needs the write
+// right; a member with the read right only gets NO [NOPERM].
+func (s *session) Expunge(w *goimapserver.ExpungeWriter, uids *imap.UIDSet) error {
+	if err := s.requireWritable(); err != nil {
+		return err
+	}
+	ctx, cancel := s.ctx()
+	defer cancel()
+	sel := s.sel
+	var only []int64
+	if uids != nil {
+		only = sel.resolveNums(*uids)
+		if len(only) == 0 {
+			return nil
+		}
+	}
+	removed, err := s.svc().Expunge(ctx, s.personID, sel.mbox, only)
+	if err != nil {
+		return s.mapErr(err)
+	}
+	for _, uid := range removed {
+		seq := sel.remove(uid)
+		if seq == 0 {
+			continue
+		}
+		if err := w.WriteExpunge(seq); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Copy handles COPY and UID COPY with COPYUID (RFC 4315 section 3).
+func (s *session) Copy(numSet imap.NumSet, dest string) (*imap.CopyData, error) {
+	ctx, cancel := s.ctx()
+	defer cancel()
+	ref, err := s.resolve(ctx, dest)
+	if err != nil {
+		return nil, s.tryCreate(err)
+	}
+	res, err := s.svc().Copy(ctx, s.personID, s.sel.mbox, s.sel.resolveNums(numSet), ref, false)
+	if err != nil {
+		return nil, s.tryCreate(err)
+	}
+	return copyData(res), nil
+}
+
+// Move handles MOVE and UID MOVE (RFC 6851): COPYUID first, then an EXPUNGE per message.
+// It needs the write right on the source and the destination.
+func (s *session) Move(w *goimapserver.MoveWriter, numSet imap.NumSet, dest string) error {
+	if err := s.requireWritable(); err != nil {
+		return err
+	}
+	ctx, cancel := s.ctx()
+	defer cancel()
+	ref, err := s.resolve(ctx, dest)
+	if err != nil {
+		return s.tryCreate(err)
+	}
+	sel := s.sel
+	res, err := s.svc().Copy(ctx, s.personID, sel.mbox, sel.resolveNums(numSet), ref, true)
+	if err != nil {
+		return s.tryCreate(err)
+	}
+	if len(res.SrcUIDs) == 0 {
+		return nil
+	}
+	if err := w.WriteCopyData(copyData(res)); err != nil {
+		return err
+	}
+	for _, uid := range res.SrcUIDs {
+		if seq := sel.remove(uid); seq != 0 {
+			if err := w.WriteExpunge(seq); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func copyData(res mailbox.CopyResult) *imap.CopyData {
+	data := &imap.CopyData{UIDValidity: uint32(res.Dest.UIDValidity)}
+	for i := range res.SrcUIDs {
+		data.SourceUIDs.AddNum(imap.UID(res.SrcUIDs[i]))
+		data.DestUIDs.AddNum(imap.UID(res.DstUIDs[i]))
+	}
+	return data
+}

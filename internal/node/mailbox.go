@@ -1,0 +1,225 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/cjsm/cjsm/internal/identity"
+	"github.com/cjsm/cjsm/internal/imapserver"
+	"github.com/cjsm/cjsm/internal/mailbox"
+	"github.com/cjsm/cjsm/internal/pop3server"
+	"github.com/cjsm/cjsm/internal/store"
+)
+
+func init() { starters = append(starters, startMailboxAccess) }
+
+// filed is the queue's hook after local copies commit: index the text for SEARCH and wake the
+// IMAP sessions that watch those folders.
+func (n *Node) filed(ctx context.Context, messageID int64, mailboxIDs []int64, data []byte) {
+	if err := n.Mailboxes.IndexMessage(ctx, messageID, data); err != nil {
+		n.Log.Warn("cannot index message text; it is indexed at the next search", "message", messageID, "err", err)
+	}
+	for _, id := range mailboxIDs {
+		n.Mailboxes.Changed(id)
+	}
+}
+
+// checkQuota is the relay's quota check for a local recipient of a message of size octets.
+func (n *Node) checkQuota(ctx context.Context, ownerKind string, ownerID, size int64) (nearlyFull bool, err error) {
+	u, err := n.Mailboxes.CheckQuota(ctx, mailbox.Owner{Kind: ownerKind, ID: ownerID}, size)
+	if err != nil {
+		return false, err
+	}
+	return u.NearlyFull(), nil
+}
+
+// startMailboxAccess starts the IMAP and POP3 listeners and the daily retention run.
+func startMailboxAccess(ctx context.Context, n *Node) error {
+	cfg := n.Config
+	if cfg.Listen.IMAP == "" && cfg.Listen.IMAPS == "" && cfg.Listen.POP3 == "" && cfg.Listen.POP3S == "" {
+		return nil
+	}
+	tc, err := ServerTLS(cfg)
+	if err != nil {
+		return err
+	}
+	if cfg.Listen.IMAP != "" || cfg.Listen.IMAPS != "" {
+		srv := imapserver.New(imapserver.Config{TLS: tc, SignIn: n.SignIn, Mailboxes: n.Mailboxes,
+			Logger: n.Log.With("component", "imap")})
+		if err := n.listenEach(srv.Shutdown, []listenSpec{
+			{"imap", cfg.Listen.IMAP, srv.Serve}, {"imaps", cfg.Listen.IMAPS, srv.ServeTLS}}); err != nil {
+			return err
+		}
+	}
+	if cfg.Listen.POP3 != "" || cfg.Listen.POP3S != "" {
+		srv := pop3server.New(pop3server.Config{Hostname: cfg.Hostname, TLSConfig: tc},
+			&pop3Backend{n: n, locks: map[int64]bool{}}, n.Log.With("component", "pop3"))
+		if err := n.listenEach(srv.Shutdown, []listenSpec{
+			{"pop3", cfg.Listen.POP3, srv.ServeSTLS}, {"pop3s", cfg.Listen.POP3S, srv.ServeTLS}}); err != nil {
+			return err
+		}
+	}
+	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	n.serve("retention", func() error { n.runRetention(rctx); return nil }, func(context.Context) error {
+		cancel()
+		return nil
+	})
+	return nil
+}
+
+type listenSpec struct {
+	name, addr string
+	serve      func(net.Listener) error
+}
+
+// listenEach binds each configured listener and registers stop once for all of them.
+func (n *Node) listenEach(stop func(context.Context) error, specs []listenSpec) error {
+	for _, s := range specs {
+		if s.addr == "" {
+			continue
+		}
+		l, err := n.listen(s.name, s.addr)
+		if err != nil {
+			return err
+		}
+		serve := s.serve
+		n.serve(s.name, func() error { return serve(l) }, nil)
+	}
+	n.mu.Lock()
+	n.stoppers = append(n.stoppers, stop)
+	n.mu.Unlock()
+	return nil
+}
+
+// runRetention applies the organisations' retention rules once an hour until ctx ends.
+func (n *Node) runRetention(ctx context.Context) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if removed, err := n.Mailboxes.ApplyRetention(ctx, time.Now()); err != nil {
+			if ctx.Err() == nil {
+				n.Log.Error("retention run failed", "err", err)
+			}
+		} else if removed > 0 {
+			n.Log.Info("retention removed old messages", "messages", removed)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// pop3Backend serves a person's INBOX over POP3 through the mailbox service, so that the
+// same permission and status checks apply as for IMAP. A maildrop is locked per person on
+// this node (RFC 1939 section 8).
+// NOTE: the lock is held in this process only; two nodes could each serve one POP3 session
+// for the same person.
+type pop3Backend struct {
+	n     *Node
+	mu    sync.Mutex
+	locks map[int64]bool
+}
+
+func (b *pop3Backend) Authenticate(ctx context.Context, username, password, remoteIP string) (pop3server.Maildrop, error) {
+	p, err := b.n.SignIn.Check(ctx, username, password, "pop3", remoteIP)
+	switch {
+	case errors.Is(err, identity.ErrBadCredentials):
+		return nil, pop3server.ErrBadCredentials
+	case errors.Is(err, identity.ErrThrottled):
+		return nil, pop3server.ErrThrottled
+	case errors.Is(err, identity.ErrDisabled):
+		return nil, pop3server.ErrDisabled
+	case err != nil:
+		return nil, err
+	}
+	ref := mailbox.Ref{Owner: mailbox.Owner{Kind: store.OwnerPerson, ID: p.ID}, Name: "INBOX"}
+	folder, err := b.n.Mailboxes.Folder(ctx, p.ID, ref, mailbox.Read)
+	if err != nil {
+		return nil, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.locks[p.ID] {
+		return nil, pop3server.ErrLocked
+	}
+	b.locks[p.ID] = true
+	return &maildrop{b: b, person: p.ID, folder: folder}, nil
+}
+
+type maildrop struct {
+	b      *pop3Backend
+	person int64
+	folder store.Mailbox
+	msgs   map[string]mailbox.Message
+}
+
+// uidl is the POP3 unique id of a message: UIDVALIDITY and UID, which never repeat for a
+// folder.
+func (m *maildrop) uidl(uid int64) string { return fmt.Sprintf("%d.%d", m.folder.UIDValidity, uid) }
+
+func (m *maildrop) Messages(ctx context.Context) ([]pop3server.Message, error) {
+	folder, msgs, err := m.b.n.Mailboxes.Messages(ctx, m.person, m.folder)
+	if err != nil {
+		return nil, err
+	}
+	m.folder = folder
+	m.msgs = map[string]mailbox.Message{}
+	out := make([]pop3server.Message, 0, len(msgs))
+	for _, msg := range msgs {
+		if msg.Flags.Has(mailbox.FlagDeleted) {
+			continue
+		}
+		id := m.uidl(msg.UID)
+		m.msgs[id] = msg
+		out = append(out, pop3server.Message{UID: id, Size: msg.Size})
+	}
+	return out, nil
+}
+
+func (m *maildrop) Open(ctx context.Context, uid string) (io.ReadCloser, error) {
+	msg, ok := m.msgs[uid]
+	if !ok {
+		return nil, fmt.Errorf("pop3: no message with unique id %q", uid)
+	}
+	var data []byte
+	err := m.b.n.Mailboxes.ReadContent(ctx, m.person, m.folder, []mailbox.Message{msg},
+		func(_ mailbox.Message, b []byte) error { data = b; return nil })
+	if err != nil {
+		return nil, err
+	}
+	return io.NopCloser(bytes.NewReader(data)), nil
+}
+
+func (m *maildrop) Delete(ctx context.Context, uids []string) error {
+	var nums []int64
+	for _, u := range uids {
+		if msg, ok := m.msgs[u]; ok {
+			nums = append(nums, msg.UID)
+		}
+	}
+	if len(nums) == 0 {
+		return nil
+	}
+	if _, err := m.b.n.Mailboxes.StoreFlags(ctx, m.person, m.folder, nums, mailbox.FlagsAdd,
+		[]string{mailbox.FlagDeleted}, 0); err != nil {
+		return err
+	}
+	_, err := m.b.n.Mailboxes.Expunge(ctx, m.person, m.folder, nums)
+	return err
+}
+
+func (m *maildrop) Close() error {
+	m.b.mu.Lock()
+	delete(m.b.locks, m.person)
+	m.b.mu.Unlock()
+	return nil
+}
+
