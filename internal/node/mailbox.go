@@ -222,4 +222,3 @@ func (m *maildrop) Close() error {
 	m.b.mu.Unlock()
 	return nil
 }
-
