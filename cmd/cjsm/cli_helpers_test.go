@@ -46,6 +46,8 @@ dsn = "` + dsn + `"
 smtp = ""
 submission = ""
 submissions = ""
+imaps = ""
+pop3s = ""
 http = ""
 `
 	cfg := filepath.Join(dir, "cjsm.toml")

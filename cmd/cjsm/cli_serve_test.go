@@ -33,6 +33,8 @@ key_file = "missing-key.pem"
 smtp = "` + smtpAddr + `"
 submission = ""
 submissions = ""
+imaps = ""
+pop3s = ""
 http = "` + httpAddr + `"
 
 [queue]

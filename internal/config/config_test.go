@@ -315,6 +315,7 @@ func TestLoadNeedsNoTLSWithoutMailListeners(t *testing.T) {
 	path := writeConfig(t, map[string]string{
 		"tls.cert_file": "", "tls.key_file": "",
 		"listen.smtp": `""`, "listen.submission": `""`, "listen.submissions": `""`,
+		"listen.imaps": `""`, "listen.pop3s": `""`,
 	})
 	if _, err := load(t, path); err != nil {
 		t.Errorf("Load: %v", err)
