@@ -29,6 +29,7 @@ Operator commands. Each change is written to the audit trail as operator:<your u
   connector  create | list                               gateway connectors
   audit      verify | list                               the audit trail
   blobs      check                                       blob store against the rows that refer to it
+  mailbox    export | import                             hosted mailboxes as mbox or Maildir
   queue      list | show | retry | return | delete        the delivery queue
   trace      [ID] [--sender A] [--recipient A] [--since T]  tracking events of messages
   dataset    load                                        generate and load the national dataset
@@ -115,7 +116,7 @@ func verbList(verbs map[string]adminVerb) string {
 	var names []string
 	for _, v := range []string{"create", "add", "list", "show", "update", "verify", "remove",
 		"member-set", "member-add", "member-remove", "check", "load", "search", "retry",
-		"return", "delete"} {
+		"return", "delete", "export", "import"} {
 		if verbs[v] != nil {
 			names = append(names, v)
 		}

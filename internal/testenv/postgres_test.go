@@ -107,7 +107,8 @@ func TestDatabaseNameFitsPostgreSQL(t *testing.T) {
 				tc.testName, name, len(name))
 		}
 	}
-	if databaseName("TestSame") == databaseName("TestSame") {
+	first, second := databaseName("TestSame"), databaseName("TestSame")
+	if first == second {
 		t.Error("two databases for the same test name got the same name")
 	}
 }
