@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -21,6 +22,8 @@ func init() {
 	register("list", "remove", listRemove)
 	register("list", "member-add", listMemberAdd)
 	register("list", "member-remove", listMemberRemove)
+	register("list", "owner-add", listOwnerAdd)
+	register("list", "owner-remove", listOwnerRemove)
 }
 
 func groupCreate(env *adminEnv, args []string) error {
@@ -253,10 +256,24 @@ func listShow(env *adminEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		return printJSON(env.stdout, map[string]any{"list": l, "members": members})
+	owners, err := env.st.ListOwners(env.ctx, l.ID)
+	if err != nil {
+		return err
 	}
-	fmt.Fprintf(env.stdout, "address: %s\nname:    %s\nmembers:\n", l.Address, l.Name)
+	moderated, err := env.st.ListModerated(env.ctx, l.ID)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return printJSON(env.stdout, map[string]any{"list": l, "members": members,
+			"owners": owners, "moderated": moderated})
+	}
+	fmt.Fprintf(env.stdout, "address:   %s\nname:      %s\nmoderated: %t\nowners:\n",
+		l.Address, l.Name, moderated)
+	for _, o := range owners {
+		fmt.Fprintf(env.stdout, "  %s\n", o.Address)
+	}
+	fmt.Fprintf(env.stdout, "members:\n")
 	for _, m := range members {
 		fmt.Fprintf(env.stdout, "  %s\n", m)
 	}
@@ -265,7 +282,10 @@ func listShow(env *adminEnv, args []string) error {
 
 func listUpdate(env *adminEnv, args []string) error {
 	fs := flag.NewFlagSet("list update", flag.ContinueOnError)
-	name := fs.String("name", "", "new display name; required")
+	var name, moderated stringFlag
+	fs.Var(&name, "name", "new display name")
+	fs.Var(&moderated, "moderated", "true: mail from anyone but an owner goes to the owners; "+
+		"false: all mail goes to the members")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -274,11 +294,28 @@ func listUpdate(env *adminEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	l, err := env.dir.RenameList(env.ctx, env.actor, addr, *name)
-	if err != nil {
-		return err
+	if !name.set && !moderated.set {
+		return usagef("list update: give --name, --moderated or both")
 	}
-	fmt.Fprintf(env.stdout, "updated distribution list %s (%s)\n", l.Address, l.Name)
+	var mod bool
+	if moderated.set {
+		if mod, err = strconv.ParseBool(moderated.value); err != nil {
+			return usagef("list update: --moderated %q is not true or false", moderated.value)
+		}
+	}
+	if name.set {
+		l, err := env.dir.RenameList(env.ctx, env.actor, addr, name.value)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(env.stdout, "updated distribution list %s (%s)\n", l.Address, l.Name)
+	}
+	if moderated.set {
+		if err := env.dir.SetListModerated(env.ctx, env.actor, addr, mod); err != nil {
+			return err
+		}
+		fmt.Fprintf(env.stdout, "distribution list %s: moderated=%t\n", addr, mod)
+	}
 	return nil
 }
 
@@ -327,5 +364,35 @@ func listMemberRemove(env *adminEnv, args []string) error {
 		return err
 	}
 	fmt.Fprintf(env.stdout, "removed %s from %s\n", pos[1], pos[0])
+	return nil
+}
+
+func listOwnerAdd(env *adminEnv, args []string) error {
+	pos, err := parseFlags(flag.NewFlagSet("list owner-add", flag.ContinueOnError), args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 2 {
+		return usagef("list owner-add: give LIST-ADDRESS PERSON-ADDRESS")
+	}
+	if err := env.dir.AddListOwner(env.ctx, env.actor, pos[0], pos[1]); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.stdout, "%s now owns %s\n", pos[1], pos[0])
+	return nil
+}
+
+func listOwnerRemove(env *adminEnv, args []string) error {
+	pos, err := parseFlags(flag.NewFlagSet("list owner-remove", flag.ContinueOnError), args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 2 {
+		return usagef("list owner-remove: give LIST-ADDRESS PERSON-ADDRESS")
+	}
+	if err := env.dir.RemoveListOwner(env.ctx, env.actor, pos[0], pos[1]); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.stdout, "%s no longer owns %s\n", pos[1], pos[0])
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/cjsm/cjsm/internal/config"
 	"github.com/cjsm/cjsm/internal/demo"
@@ -117,10 +118,20 @@ func printDemo(w io.Writer, d *demo.Demo, info demoInfo, jsonPath string) {
 	fmt.Fprintf(w, "\nTry:\n  curl http://%s/healthz\n", info.Listeners["http"])
 	if len(d.Accounts) >= 3 {
 		from, to := d.Accounts[0], d.Accounts[2]
-		fmt.Fprintf(w, "  swaks --server %s --tls --tls-ca-path %s \\\n", info.Listeners["submission"], d.CACert)
+		fmt.Fprintf(w, "  swaks --server %s --tls --tls-verify --tls-ca-path %s \\\n", info.Listeners["submission"], d.CACert)
 		fmt.Fprintf(w, "    --auth PLAIN --auth-user %s --auth-password %s \\\n", from.Address, from.Password)
 		fmt.Fprintf(w, "    --from %s --to %s,duty@kent.police.test\n", from.Address, to.Address)
-		fmt.Fprintf(w, "  cjsm admin --config %s trace --sender %s\n", d.ConfigPath, from.Address)
+		fmt.Fprintf(w, "  %s admin --config %s trace --sender %s\n", self(), d.ConfigPath, from.Address)
 	}
-	fmt.Fprintf(w, "  cjsm admin --config %s person list\n", d.ConfigPath)
+	fmt.Fprintf(w, "  %s admin --config %s person list\n", self(), d.ConfigPath)
+}
+
+// self returns how to run this program again: "go run ./cmd/cjsm" when it was started by go
+// run (its binary lives in a temporary build directory), else its own path.
+func self() string {
+	exe, err := os.Executable()
+	if err != nil || strings.Contains(exe, "go-build") {
+		return "go run ./cmd/cjsm"
+	}
+	return exe
 }

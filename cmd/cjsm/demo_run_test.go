@@ -79,7 +79,7 @@ func TestDemoServesAndCarriesMail(t *testing.T) {
 	}
 	from := accounts[0].(map[string]any)
 	to := accounts[2].(map[string]any)
-	out, err := testenv.Swaks(t, "--server", info["submission"].(string), "--tls",
+	out, err := testenv.Swaks(t, "--server", info["submission"].(string), "--tls", "--tls-verify",
 		"--tls-ca-path", info["ca_cert"].(string), "--auth", "PLAIN",
 		"--auth-user", from["address"].(string), "--auth-password", from["password"].(string),
 		"--from", from["address"].(string), "--to", to["address"].(string)+",duty@kent.police.test")

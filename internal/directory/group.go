@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/cjsm/cjsm/internal/address"
 	"github.com/cjsm/cjsm/internal/store"
@@ -101,7 +102,8 @@ func (s *Service) RemoveGroupMailbox(ctx context.Context, a Actor, addr string) 
 }
 
 // SetGroupMember grants a person read, write and send permissions on a group mailbox,
-// replacing earlier ones. At least one permission must be given.
+// replacing earlier ones. At least one permission must be given. The first call for a
+// person records when the membership was added, which the membership review reads.
 func (s *Service) SetGroupMember(ctx context.Context, a Actor, groupAddr, personAddr string, read, write, send bool) error {
 	if !read && !write && !send {
 		return inputErr("permissions", "", "none given; grant at least one of read, write and send, or remove the member")
@@ -117,6 +119,9 @@ func (s *Service) SetGroupMember(ctx context.Context, a Actor, groupAddr, person
 	return s.st.InTx(ctx, func(tx *store.Tx) error {
 		if err := tx.SetGroupMember(ctx, store.GroupMember{GroupID: g.ID, PersonID: p.ID,
 			Read: read, Write: write, Send: send}); err != nil {
+			return err
+		}
+		if err := tx.MarkGroupMemberAdded(ctx, g.ID, p.ID, time.Now()); err != nil {
 			return err
 		}
 		return audit(ctx, tx, a, "group.member.set", "group:"+g.AddressKey,

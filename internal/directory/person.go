@@ -326,9 +326,9 @@ func (s *Service) applyPersonChange(p *store.Person, ch PersonChange) ([]string,
 	return changed, nil
 }
 
-// RemovePerson deletes a person and their group memberships.
-// NOTE: a person with mail in a hosted mailbox should be closed, not removed, so that the
-// mail stays retrievable; removal is for records created by mistake.
+// RemovePerson deletes a person with an empty mailbox, with their group memberships and
+// list memberships, so that a later person with the same address inherits none of them. A
+// person who has mail must be closed instead, so that the mail stays retrievable.
 func (s *Service) RemovePerson(ctx context.Context, a Actor, addr string) error {
 	_, key, err := s.communityKey("address", addr)
 	if err != nil {
@@ -341,10 +341,21 @@ func (s *Service) RemovePerson(ctx context.Context, a Actor, addr string) error 
 		} else if err != nil {
 			return err
 		}
+		n, err := tx.PersonMessageCount(ctx, p.ID)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			return inputErr("person", addr, "still has %d messages in their mailbox; set their status to closed instead, so the mail stays retrievable (`cjsm admin person update %s --status closed`)", n, addr)
+		}
+		lists, err := tx.RemoveFromAllLists(ctx, p.AddressKey)
+		if err != nil {
+			return err
+		}
 		if err := tx.DeletePerson(ctx, p.ID); err != nil {
 			return err
 		}
-		return audit(ctx, tx, a, "person.remove", "person:"+p.AddressKey, "")
+		return audit(ctx, tx, a, "person.remove", "person:"+p.AddressKey, fmt.Sprintf("removed_from_lists=%d", lists))
 	})
 }
 

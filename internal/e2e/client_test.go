@@ -65,6 +65,11 @@ func queueIDOf(t *testing.T, outcome string) string {
 	return strings.Trim(f[len(f)-1], "<>")
 }
 
+// message builds a message; from may be a bare address or a name-addr such as
+// "Bob Brown <bob@x>".
 func message(from, to, subject, body string) string {
-	return fmt.Sprintf("From: <%s>\r\nTo: <%s>\r\nSubject: %s\r\n\r\n%s\r\n", from, to, subject, body)
+	if !strings.Contains(from, "<") {
+		from = "<" + from + ">"
+	}
+	return fmt.Sprintf("From: %s\r\nTo: <%s>\r\nSubject: %s\r\n\r\n%s\r\n", from, to, subject, body)
 }

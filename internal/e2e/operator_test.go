@@ -112,7 +112,7 @@ func TestSigtermFinishesTransactionInProgress(t *testing.T) {
 	if r := d.cmd("DATA"); !strings.HasPrefix(r, "354") {
 		t.Fatalf("DATA: %s", r)
 	}
-	d.conn.Write([]byte("Subject: in flight\r\n\r\nfirst half\r\n"))
+	d.conn.Write([]byte("From: <" + alice + ">\r\nSubject: in flight\r\n\r\nfirst half\r\n"))
 	e.must(c.cmd.Process.Signal(syscall.SIGTERM))
 	time.Sleep(300 * time.Millisecond)
 	if r := d.cmd("second half\r\n."); !strings.HasPrefix(r, "250") {
@@ -132,5 +132,28 @@ func TestSigtermFinishesTransactionInProgress(t *testing.T) {
 	logText, _ := os.ReadFile(filepath.Join(filepath.Dir(cfgPath), "child.log"))
 	if !strings.Contains(string(logText), "stopped") {
 		t.Logf("child log:\n%s", logText)
+	}
+}
+
+func TestRemovePersonKeepsMailAndClearsLists(t *testing.T) {
+	e := start(t, options{})
+	ctx := context.Background()
+	alice, bob, carol := "alice.adams@mvs."+suffix, "bob.brown@mvs."+suffix, "carol.clark@mvs."+suffix
+	queueIDOf(t, e.submit(alice, alice, []string{bob}, message(alice, bob, "s", "b")))
+	err := e.dirSvc.RemovePerson(ctx, operator, bob)
+	if err == nil || !strings.Contains(err.Error(), "messages") || !strings.Contains(err.Error(), "closed") {
+		t.Errorf("removing a person with mail: err %v, want a refusal suggesting status closed", err)
+	}
+	list := "all-staff@mvs." + suffix
+	e.must(e.dirSvc.AddListMember(ctx, operator, list, carol))
+	e.must(e.dirSvc.RemovePerson(ctx, operator, carol))
+	l, err := e.dirSvc.List(ctx, list)
+	e.must(err)
+	members, err := e.node.Store.ListMembers(ctx, l.ID)
+	e.must(err)
+	for _, m := range members {
+		if m == carol {
+			t.Errorf("removed person %s is still on %s", carol, list)
+		}
 	}
 }

@@ -51,6 +51,18 @@ func TestSpoofedMailFromRefused(t *testing.T) {
 	}
 }
 
+func TestHeaderFromOfAnotherPersonRefused(t *testing.T) {
+	e := start(t, options{})
+	alice, bob, carol := "alice.adams@mvs."+suffix, "bob.brown@mvs."+suffix, "carol.clark@mvs."+suffix
+	out := e.submit(alice, alice, []string{carol}, message("Bob Brown <"+bob+">", carol, "s", "b"))
+	if !strings.HasPrefix(out, "REFUSED 550") || !strings.Contains(out, "5.7.1") || !strings.Contains(out, bob) {
+		t.Errorf("From header naming another person: got %q, want 550 5.7.1 naming %s", out, bob)
+	}
+	if n := len(e.inbox(carol)); n != 0 {
+		t.Errorf("carol received %d messages with a forged From header", n)
+	}
+}
+
 func TestGroupMailboxSendAsAllowedWithPermission(t *testing.T) {
 	e := start(t, options{})
 	alice, bob, group := "alice.adams@mvs."+suffix, "bob.brown@mvs."+suffix, "caseworkers@mvs."+suffix

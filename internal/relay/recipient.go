@@ -23,16 +23,23 @@ type resolution struct {
 	remote []queue.RemoteRecipient
 }
 
-// resolve finds where mail to addr goes. Distribution lists are expanded once, without
-// duplicates, and a list that contains itself is expanded only the first time.
-func (r *Relay) resolve(ctx context.Context, addr string) (resolution, error) {
+// resolve finds where mail to addr from sender goes. sender is the address key of the
+// sender's community address, or "" for the null sender and senders outside the community.
+// Distribution lists are expanded once, without duplicates, and a list that contains itself
+// is expanded only the first time.
+//
+// A moderated list expands to its members only for mail from one of its owners. Mail from
+// anyone else goes to the owners' mailboxes instead, unchanged. An owner who approves it
+// forwards it to the list, and that mail is expanded. The same rule applies to a moderated
+// list reached through another list.
+func (r *Relay) resolve(ctx context.Context, addr, sender string) (resolution, error) {
 	var res resolution
 	seen := map[string]bool{}
-	err := r.resolveInto(ctx, addr, &res, seen, 0, true)
+	err := r.resolveInto(ctx, addr, sender, &res, seen, 0, true)
 	return res, err
 }
 
-func (r *Relay) resolveInto(ctx context.Context, addr string, res *resolution, seen map[string]bool, depth int, top bool) error {
+func (r *Relay) resolveInto(ctx context.Context, addr, sender string, res *resolution, seen map[string]bool, depth int, top bool) error {
 	a, err := address.Parse(addr)
 	if err != nil {
 		return reject(553, [3]int{5, 1, 3}, "Recipient address <%s> is invalid: %v", addr, err)
@@ -59,12 +66,12 @@ func (r *Relay) resolveInto(ctx context.Context, addr string, res *resolution, s
 		if depth >= maxListDepth {
 			return reject(554, [3]int{5, 4, 6}, "Distribution list <%s> is nested more than %d deep; ask its owner to flatten it", addr, maxListDepth)
 		}
-		members, err := r.st.ListMembers(ctx, l.ID)
+		members, err := r.listTargets(ctx, l, sender)
 		if err != nil {
 			return err
 		}
 		for _, m := range members {
-			if err := r.resolveInto(ctx, m, res, seen, depth+1, false); err != nil {
+			if err := r.resolveInto(ctx, m, sender, res, seen, depth+1, false); err != nil {
 				// One unusable member must not stop mail to the rest of the list.
 				r.log.Warn("distribution list member skipped", "list", l.Address, "member", m, "err", err)
 			}
@@ -122,6 +129,47 @@ func (r *Relay) resolvePerson(ctx context.Context, p store.Person, res *resoluti
 	return nil
 }
 
+// listTargets returns the address keys that mail from sender to the list goes to: the
+// members, or the owners when the list is moderated and sender is not one of them.
+func (r *Relay) listTargets(ctx context.Context, l store.List, sender string) ([]string, error) {
+	moderated, err := r.st.ListModerated(ctx, l.ID)
+	if err != nil {
+		return nil, err
+	}
+	if !moderated {
+		return r.st.ListMembers(ctx, l.ID)
+	}
+	owners, err := r.st.ListOwners(ctx, l.ID)
+	if err != nil {
+		return nil, err
+	}
+	keys := make([]string, 0, len(owners))
+	for _, o := range owners {
+		if sender != "" && o.AddressKey == sender {
+			return r.st.ListMembers(ctx, l.ID)
+		}
+		keys = append(keys, o.AddressKey)
+	}
+	if len(keys) == 0 {
+		return nil, reject(550, [3]int{5, 7, 1}, "Distribution list <%s> is moderated but has no owners; ask its organisation administrator to add one", l.Address)
+	}
+	r.log.Info("moderated list: mail goes to the owners", "list", l.Address, "sender", sender)
+	return keys, nil
+}
+
+// senderKey returns the address key of the community form of an envelope sender, or "" for
+// the null sender and an address that does not parse.
+func (r *Relay) senderKey(from string) string {
+	if from == "" {
+		return ""
+	}
+	a, err := address.Parse(from)
+	if err != nil {
+		return ""
+	}
+	return r.communityKey(a)
+}
+
 // trustedDomainFor returns the trusted domain that domain is, or is a subdomain of.
 func (r *Relay) trustedDomainFor(ctx context.Context, domain string) (store.TrustedDomain, bool, error) {
 	for d := domain; strings.Contains(d, "."); d = d[strings.Index(d, ".")+1:] {
@@ -139,15 +187,22 @@ func (r *Relay) trustedDomainFor(ctx context.Context, domain string) (store.Trus
 // Rcpt implements smtpserver.Backend.
 func (r *Relay) Rcpt(ctx context.Context, c *smtpserver.Conn, sp smtpserver.Principal, to string, opts smtpserver.RcptOptions) error {
 	p := sp.(*Principal)
-	res, err := r.resolve(ctx, to)
+	// Rcpt does not see MAIL FROM, so a signed-in person counts as the sender here. Deliver
+	// decides again with the envelope sender, which differs when a person sends as a group
+	// mailbox; either way a list with owners accepts the recipient.
+	sender := ""
+	if p.Person != nil {
+		sender = p.Person.AddressKey
+	}
+	res, err := r.resolve(ctx, to, sender)
 	if err != nil {
-		r.recordRejection(ctx, "", to, remoteIP(c.Remote), err.Error())
+		r.recordRejection(ctx, p.from, to, remoteIP(c.Remote), err.Error())
 		return err
 	}
 	if p.Person == nil && strings.HasPrefix(p.Chosen, "trusted:") {
 		for _, rr := range res.remote {
 			if strings.HasPrefix(rr.Route, "trusted:") {
-				r.recordRejection(ctx, "", to, remoteIP(c.Remote), "relaying between trusted domains")
+				r.recordRejection(ctx, p.from, to, remoteIP(c.Remote), "relaying between trusted domains")
 				return reject(550, [3]int{5, 7, 1}, "<%s> is not in the secure community: cjsm does not relay mail between trusted domains", to)
 			}
 		}
@@ -161,7 +216,7 @@ func (r *Relay) Rcpt(ctx context.Context, c *smtpserver.Conn, sp smtpserver.Prin
 		l := res.local[0]
 		nearly, err := r.CheckQuota(ctx, l.OwnerKind, l.OwnerID, max(p.mailSize, 1))
 		if errors.Is(err, mailbox.ErrOverQuota) {
-			r.recordRejection(ctx, "", to, remoteIP(c.Remote), "mailbox full")
+			r.recordRejection(ctx, p.from, to, remoteIP(c.Remote), "mailbox full")
 			return reject(452, [3]int{4, 2, 2}, "Mailbox <%s> is full; try again later, or ask the recipient to make room", to)
 		} else if err != nil {
 			return err
@@ -179,13 +234,19 @@ func (r *Relay) Rcpt(ctx context.Context, c *smtpserver.Conn, sp smtpserver.Prin
 // may have changed since RCPT, and resolution is cheap) and hands the message to the queue.
 func (r *Relay) Deliver(ctx context.Context, c *smtpserver.Conn, sp smtpserver.Principal, env smtpserver.Envelope, msg []byte) (string, error) {
 	p := sp.(*Principal)
+	if p.Person != nil {
+		if err := r.checkHeaderFrom(ctx, c, p, msg); err != nil {
+			return "", err
+		}
+	}
 	in := queue.Incoming{QueueID: env.ID, From: env.From, OrgID: p.orgID(), MessageID: messageID(msg),
 		Remote: remoteIP(c.Remote), Data: msg, DSNRet: env.Options.Return,
 		DSNEnvID: env.Options.EnvelopeID, RequireTLS: env.Options.RequireTLS}
 	seenLocal := map[string]bool{}
 	seenRemote := map[string]bool{}
+	sender := r.senderKey(env.From)
 	for _, rc := range env.Recipients {
-		res, err := r.resolve(ctx, rc.Address)
+		res, err := r.resolve(ctx, rc.Address, sender)
 		if err != nil {
 			// The recipient was valid at RCPT; accept the rest rather than lose them.
 			r.log.Warn("recipient no longer resolves at DATA", "queue_id", env.ID, "rcpt", rc.Address, "err", err)
@@ -217,8 +278,9 @@ func (r *Relay) Deliver(ctx context.Context, c *smtpserver.Conn, sp smtpserver.P
 	return r.queue.Accept(ctx, in)
 }
 
-// RouteNotice implements queue.Router: a notice goes wherever mail to addr would go.
+// RouteNotice implements queue.Router: a notice goes wherever mail to addr from the null
+// sender would go, so a notice to a moderated list reaches its owners.
 func (r *Relay) RouteNotice(ctx context.Context, addr string) ([]queue.LocalRecipient, []queue.RemoteRecipient, error) {
-	res, err := r.resolve(ctx, addr)
+	res, err := r.resolve(ctx, addr, "")
 	return res.local, res.remote, err
 }

@@ -60,7 +60,8 @@ type Principal struct {
 	// Chosen is set by Mail for servers: "connector:<name>" or "trusted:<domain>".
 	Chosen    string
 	chosenOrg int64
-	mailSize  int64 // SIZE declared at MAIL FROM, for quota checks at RCPT
+	mailSize  int64  // SIZE declared at MAIL FROM, for quota checks at RCPT
+	from      string // reverse-path accepted at MAIL FROM, for tracking rejections
 }
 
 // String names the principal for logs.

@@ -1,8 +1,10 @@
 package relay
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"net/mail"
 	"strings"
 
 	"github.com/cjsm/cjsm/internal/address"
@@ -17,11 +19,42 @@ import (
 // community form.
 func (r *Relay) Mail(ctx context.Context, c *smtpserver.Conn, sp smtpserver.Principal, from string, opts smtpserver.MailOptions) (string, error) {
 	p := sp.(*Principal)
-	p.mailSize = opts.Size
+	p.mailSize, p.from = opts.Size, from
+	var accepted string
+	var err error
 	if p.Person != nil {
-		return r.personSender(ctx, c, p, from)
+		accepted, err = r.personSender(ctx, c, p, from)
+	} else {
+		accepted, err = r.serverSender(ctx, c, p, from)
 	}
-	return r.serverSender(ctx, c, p, from)
+	if err == nil {
+		p.from = accepted
+	}
+	return accepted, err
+}
+
+// checkHeaderFrom rejects a person's message whose From header field names an address they
+// may not send as, so that nobody can put a colleague's name on a message. The addresses
+// allowed are the same as for MAIL FROM.
+func (r *Relay) checkHeaderFrom(ctx context.Context, c *smtpserver.Conn, p *Principal, msg []byte) error {
+	m, err := mail.ReadMessage(bytes.NewReader(headerBytes(msg)))
+	if err != nil {
+		return reject(554, [3]int{5, 6, 0}, "The message header cannot be parsed: %v", err)
+	}
+	field := m.Header.Get("From")
+	if field == "" {
+		return reject(554, [3]int{5, 6, 0}, "The message has no From header field; RFC 5322 section 3.6 requires one")
+	}
+	list, err := mail.ParseAddressList(field)
+	if err != nil {
+		return reject(554, [3]int{5, 6, 0}, "The From header field %q cannot be parsed: %v", field, err)
+	}
+	for _, a := range list {
+		if _, err := r.personSender(ctx, c, p, a.Address); err != nil {
+			return reject(550, [3]int{5, 7, 1}, "The From header field names <%s>, which you may not send as: use your own address %s or a group mailbox you have send permission on", a.Address, p.Person.Address)
+		}
+	}
+	return nil
 }
 
 func (r *Relay) personSender(ctx context.Context, c *smtpserver.Conn, p *Principal, from string) (string, error) {
@@ -95,7 +128,7 @@ func (r *Relay) serverSender(ctx context.Context, c *smtpserver.Conn, p *Princip
 		}
 	}
 	r.recordRejection(ctx, from, "", remoteIP(c.Remote), "sender domain not allowed for "+p.String())
-	return "", reject(550, [3]int{5, 7, 1}, "Your server may not send mail from <%s>: it is recognised as %s, which does not cover that domain", from, p.String())
+	return "", reject(550, [3]int{5, 7, 1}, "Your server may not send mail from <%s>: that domain is not one it is registered to send for", from)
 }
 
 // communityKey returns the lookup key of an address's community form.

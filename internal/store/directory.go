@@ -689,3 +689,21 @@ func (s *Store) RecordSignIn(ctx context.Context, personID int64, at time.Time) 
 	_, err := s.exec(ctx, "UPDATE people SET last_sign_in = ? WHERE id = ?", micros(at), personID)
 	return err
 }
+
+// PersonMessageCount returns how many messages are filed in a person's folders.
+func (t *Tx) PersonMessageCount(ctx context.Context, personID int64) (int64, error) {
+	var n int64
+	err := t.queryRow(ctx, `SELECT COUNT(*) FROM mailbox_messages mm JOIN mailboxes b
+		ON b.id = mm.mailbox_id WHERE b.owner_kind = 'person' AND b.owner_id = ?`, personID).Scan(&n)
+	return n, err
+}
+
+// RemoveFromAllLists takes an address key off every distribution list and returns how many
+// lists it was on.
+func (t *Tx) RemoveFromAllLists(ctx context.Context, key string) (int64, error) {
+	res, err := t.exec(ctx, "DELETE FROM list_members WHERE address_key = ?", key)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
