@@ -96,6 +96,9 @@ func cmdAdmin(args []string, stdout, stderr io.Writer) error {
 			return fn(&adminEnv{ctx: context.Background(), stdout: stdout, stderr: stderr}, rest[2:])
 		}
 	}
+	if *path == "" {
+		return usagef("admin: no configuration given; use --config FILE (the node's cjsm.toml) or set CJSM_CONFIG")
+	}
 	cfg, err := config.LoadForAdmin(*path)
 	if err != nil {
 		return err

@@ -11,7 +11,7 @@ import (
 )
 
 func auditVerify(env *adminEnv, args []string) error {
-	if _, err := parseFlags(flag.NewFlagSet("audit verify", flag.ContinueOnError), args); err != nil {
+	if err := parseNoArgs(flag.NewFlagSet("audit verify", flag.ContinueOnError), args); err != nil {
 		return err
 	}
 	checked, head, problems, err := env.st.VerifyAudit(env.ctx)
@@ -35,7 +35,7 @@ func auditList(env *adminEnv, args []string) error {
 	after := fs.Int64("after", 0, "only rows after this sequence number")
 	limit := fs.Int("limit", 100, "most rows to print")
 	asJSON := fs.Bool("json", false, "print JSON")
-	if _, err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	rows, err := env.st.AuditEntries(env.ctx, store.AuditFilter{Actor: *actor, Target: *target,
@@ -58,7 +58,7 @@ func auditList(env *adminEnv, args []string) error {
 func blobsCheck(env *adminEnv, args []string) error {
 	fs := flag.NewFlagSet("blobs check", flag.ContinueOnError)
 	verify := fs.Bool("verify", false, "also rehash every blob to find corrupt ones (reads all of them)")
-	if _, err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	bs, err := blob.Open(filepath.Join(env.cfg.DataDir, "blobs"))

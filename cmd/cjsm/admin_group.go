@@ -50,7 +50,7 @@ func groupList(env *adminEnv, args []string) error {
 	fs := flag.NewFlagSet("group list", flag.ContinueOnError)
 	org := fs.String("org", "", "list only this organisation's group mailboxes")
 	asJSON := fs.Bool("json", false, "print JSON")
-	if _, err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	var orgID int64
@@ -210,7 +210,7 @@ func listList(env *adminEnv, args []string) error {
 	fs := flag.NewFlagSet("list list", flag.ContinueOnError)
 	org := fs.String("org", "", "list only this organisation's distribution lists")
 	asJSON := fs.Bool("json", false, "print JSON")
-	if _, err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	var orgID int64

@@ -72,7 +72,7 @@ func orgList(env *adminEnv, args []string) error {
 	fs := flag.NewFlagSet("org list", flag.ContinueOnError)
 	parent := fs.String("parent", "", "list only the direct sub-organisations of this slug")
 	asJSON := fs.Bool("json", false, "print JSON")
-	if _, err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	orgs, err := env.dir.Organisations(env.ctx, *parent)
@@ -219,7 +219,7 @@ func domainList(env *adminEnv, args []string) error {
 	fs := flag.NewFlagSet("domain list", flag.ContinueOnError)
 	org := fs.String("org", "", "list only this organisation's domains")
 	asJSON := fs.Bool("json", false, "print JSON")
-	if _, err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	var orgID int64

@@ -46,7 +46,7 @@ func personCreate(env *adminEnv, args []string) error {
 	fs.StringVar(&in.Status, "status", "active", "active, suspended, locked or closed")
 	fs.BoolVar(&in.ExDirectory, "ex-directory", false, "hide the person from the directory")
 	pwEnv := fs.String("password-env", "", "name of an environment variable holding the initial password")
-	if _, err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	var err error
@@ -68,7 +68,7 @@ func personList(env *adminEnv, args []string) error {
 	search := fs.String("search", "", "match names and addresses containing this text")
 	limit := fs.Int("limit", 100, "most rows to print")
 	asJSON := fs.Bool("json", false, "print JSON")
-	if _, err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	people, err := env.dir.People(env.ctx, *org, *search, *limit)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -105,8 +106,13 @@ func queueList(env *adminEnv, args []string) error {
 	state := fs.String("state", "queued", "queued, delivered, bounced or deleted")
 	limit := fs.Int("limit", 200, "most entries to print")
 	asJSON := fs.Bool("json", false, "print JSON")
-	if _, err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
+	}
+	switch *state {
+	case store.QueueQueued, store.QueueDelivered, store.QueueBounced, store.QueueDeleted:
+	default:
+		return usagef("queue list: --state %q is invalid; use queued, delivered, bounced or deleted", *state)
 	}
 	entries, err := env.st.QueueEntries(env.ctx, store.QueueFilter{State: *state, Limit: *limit})
 	if err != nil {
@@ -142,7 +148,10 @@ func queueShow(env *adminEnv, args []string) error {
 	}
 	msg, err := env.st.MessageByQueueID(env.ctx, id)
 	if err != nil {
-		return fmt.Errorf("queue id %q: %w; list ids with `cjsm admin queue list`", id, err)
+		if errors.Is(err, store.ErrNotFound) {
+			return usagef("queue id %q not found; list ids with `cjsm admin queue list`", id)
+		}
+		return fmt.Errorf("queue id %q: %w", id, err)
 	}
 	var all []store.QueueEntry
 	for _, s := range []string{store.QueueQueued, store.QueueDelivered, store.QueueBounced, store.QueueDeleted} {

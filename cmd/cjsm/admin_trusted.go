@@ -77,7 +77,7 @@ func trustedUpdate(env *adminEnv, args []string) error {
 func trustedList(env *adminEnv, args []string) error {
 	fs := flag.NewFlagSet("trusted list", flag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "print JSON")
-	if _, err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	ds, err := env.st.TrustedDomains(env.ctx)
@@ -173,7 +173,7 @@ func connectorCreate(env *adminEnv, args []string) error {
 func connectorList(env *adminEnv, args []string) error {
 	fs := flag.NewFlagSet("connector list", flag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "print JSON")
-	if _, err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	cs, err := env.st.Connectors(env.ctx, 0)

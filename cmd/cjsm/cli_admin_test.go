@@ -282,7 +282,7 @@ func TestAdminRejectsInvalidInput(t *testing.T) {
 			[]string{`organisation "firm"`, "1 people", "remove or move them first"}},
 		{"organisation with a sub-organisation", []string{"org", "remove", "kent-police"},
 			[]string{`organisation "kent-police"`, "1 sub-organisations"}},
-		{"unknown noun", []string{"mailbox", "list"}, []string{`unknown noun "mailbox"`}},
+		{"unknown noun", []string{"mailboxes", "list"}, []string{`unknown noun "mailboxes"`}},
 		{"unknown verb", []string{"org", "destroy"}, []string{`unknown verb "destroy"`,
 			"create, list, show, update, remove"}},
 		{"missing argument", []string{"org", "show"}, []string{"give exactly one"}},

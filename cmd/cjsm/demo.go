@@ -50,7 +50,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fs.SetOutput(os.Stdout)
 		fs.PrintDefaults()
 	}
-	if _, err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "preparing demo in %s …\n", *dir)

@@ -139,3 +139,16 @@ func joinNonEmpty(sep string, parts ...string) string {
 	}
 	return strings.Join(out, sep)
 }
+
+// parseNoArgs parses flags for a command that takes no positional arguments, and rejects any,
+// so that a mistyped flag value is not silently ignored.
+func parseNoArgs(fs *flag.FlagSet, args []string) error {
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("%s takes no arguments, but got %q; give values with flags (run with --help)", fs.Name(), pos)
+	}
+	return nil
+}

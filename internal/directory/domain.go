@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
 
 	"github.com/cjsm/cjsm/internal/address"
@@ -211,8 +212,10 @@ func (s *Service) checkTrusted(in *TrustedInput) error {
 	}
 	in.SourceCertNames = strings.Join(certNames, " ")
 	if in.Route != "" {
-		if _, port, err := net.SplitHostPort(in.Route); err != nil || port == "" {
-			return inputErr("route", in.Route, "use host:port of the receiving server, or leave it empty to look up MX records")
+		_, port, err := net.SplitHostPort(in.Route)
+		n, perr := strconv.Atoi(port)
+		if err != nil || perr != nil || n < 1 || n > 65535 {
+			return inputErr("route", in.Route, "use host:port of the receiving server with a port from 1 to 65535, or leave it empty to look up MX records")
 		}
 	}
 	return nil

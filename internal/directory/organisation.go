@@ -50,14 +50,20 @@ func (s *Service) CreateOrganisation(ctx context.Context, a Actor, in OrgInput) 
 	o := store.Organisation{Name: strings.TrimSpace(in.Name), Kind: in.Kind, Status: in.Status,
 		Sector: in.Sector, PostalAddress: in.PostalAddress, Postcode: in.Postcode,
 		SignatoryName: in.SignatoryName, SignatoryEmail: in.SignatoryEmail}
-	if o.Name == "" {
-		return o, inputErr("name", "", "is missing; give the organisation's legal name")
+	if err := validateOrgName(o.Name); err != nil {
+		return o, err
+	}
+	if err := validateSector(o.Sector); err != nil {
+		return o, err
 	}
 	if o.Status == "" {
 		o.Status = store.StatusApplied
 	}
 	if err := validateOrgStatus(o.Status); err != nil {
 		return o, err
+	}
+	if o.Kind == "" {
+		return o, inputErr("kind", "", "is missing; give --kind gateway (own mail system) or --kind hosted (cjsm mailboxes)")
 	}
 	if !oneOf(o.Kind, store.KindGateway, store.KindHosted) {
 		return o, inputErr("kind", o.Kind, "unknown kind; use gateway (own mail system) or hosted (cjsm mailboxes)")
@@ -128,8 +134,8 @@ func (s *Service) UpdateOrganisation(ctx context.Context, a Actor, slug string, 
 		}
 		var changed []string
 		if ch.Name != nil {
-			if strings.TrimSpace(*ch.Name) == "" {
-				return inputErr("name", "", "is empty; give the organisation's legal name")
+			if err := validateOrgName(strings.TrimSpace(*ch.Name)); err != nil {
+				return err
 			}
 			o.Name = strings.TrimSpace(*ch.Name)
 			changed = append(changed, fmt.Sprintf("name=%q", o.Name))
@@ -153,6 +159,11 @@ func (s *Service) UpdateOrganisation(ctx context.Context, a Actor, slug string, 
 			if v != nil {
 				*dst = *v
 				changed = append(changed, fmt.Sprintf("%s=%q", field, *v))
+			}
+		}
+		if ch.Sector != nil {
+			if err := validateSector(*ch.Sector); err != nil {
+				return err
 			}
 		}
 		set("sector", &o.Sector, ch.Sector)
@@ -274,4 +285,32 @@ func (s *Service) IsWithin(ctx context.Context, orgID, ancestorID int64) (bool, 
 		id = o.ParentID
 	}
 	return false, nil
+}
+
+// Sectors lists the kinds of organisation the community serves.
+var Sectors = []string{"police", "cps", "court", "probation", "prison", "youth-justice",
+	"victim-support", "barristers", "defence", "government", "other"}
+
+func validateSector(v string) error {
+	if v != "" && !oneOf(v, Sectors...) {
+		return inputErr("sector", v, "unknown sector; use one of %s", strings.Join(Sectors, ", "))
+	}
+	return nil
+}
+
+// validateOrgName accepts a legal name of 1 to 200 characters without control characters,
+// which would break listings and mail headers.
+func validateOrgName(v string) error {
+	if v == "" {
+		return inputErr("name", "", "is missing; give the organisation's legal name")
+	}
+	if n := len([]rune(v)); n > 200 {
+		return inputErr("name", string([]rune(v)[:40])+"…", "is %d characters long; use at most 200", n)
+	}
+	for _, r := range v {
+		if r < 0x20 || r == 0x7f {
+			return inputErr("name", v, "contains a control character such as a line break; give the name on one line")
+		}
+	}
+	return nil
 }

@@ -114,7 +114,7 @@ func (s *Service) CreatePerson(ctx context.Context, a Actor, in PersonInput) (st
 	}
 	if in.Password != "" {
 		if err := identity.CheckNewPassword(in.Password); err != nil {
-			return p, inputErr("password", "", "%v", err)
+			return p, inputErr("password", "", "%s", strings.TrimPrefix(err.Error(), "password "))
 		}
 		if p.PasswordHash, err = identity.HashPassword(in.Password); err != nil {
 			return p, err
@@ -314,7 +314,7 @@ func (s *Service) applyPersonChange(p *store.Person, ch PersonChange) ([]string,
 	}
 	if ch.Password != nil {
 		if err := identity.CheckNewPassword(*ch.Password); err != nil {
-			return nil, inputErr("password", "", "%v", err)
+			return nil, inputErr("password", "", "%s", strings.TrimPrefix(err.Error(), "password "))
 		}
 		h, err := identity.HashPassword(*ch.Password)
 		if err != nil {
