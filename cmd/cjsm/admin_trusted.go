@@ -24,6 +24,13 @@ func init() {
 }
 
 func trustedFlags(fs *flag.FlagSet, in *directory.TrustedInput) {
+	fs.Usage = func() {
+		fmt.Printf("Usage: cjsm admin %s [flags] DOMAIN\n\n", fs.Name())
+		fmt.Println("A trusted domain covers the domain and all its subdomains: mail to")
+		fmt.Println("x@sub.DOMAIN is delivered under DOMAIN's TLS policy.")
+		fmt.Println()
+		fs.PrintDefaults()
+	}
 	fs.StringVar(&in.Description, "description", "", "who the domain belongs to")
 	fs.StringVar(&in.TLSPolicy, "tls-policy", "mx", "how the receiving server's certificate is checked: mx, mta-sts, pinned or dane")
 	fs.StringVar(&in.PinnedNames, "pinned-names", "", "certificate names accepted with --tls-policy pinned (comma-separated)")

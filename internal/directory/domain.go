@@ -40,8 +40,10 @@ func (s *Service) AddDomain(ctx context.Context, a Actor, orgSlug, name string) 
 		if o.Kind != store.KindGateway {
 			return inputErr("organisation", orgSlug, "is hosted; only gateway-connected organisations add their own domains")
 		}
-		if _, err := tx.TrustedDomain(ctx, dn); err == nil {
-			return inputErr("domain", dn, "is already a trusted secure domain; a domain is either trusted or an organisation's gateway domain")
+		for parent := dn; strings.Contains(parent, "."); parent = parent[strings.Index(parent, ".")+1:] {
+			if _, err := tx.TrustedDomain(ctx, parent); err == nil {
+				return inputErr("domain", dn, "is %s, a trusted secure domain, or inside it; a domain is either trusted or an organisation's gateway domain", parent)
+			}
 		}
 		d = store.Domain{OrgID: o.ID, Name: dn, Kind: store.DomainGateway,
 			VerificationToken: "cjsm-verify=" + hex.EncodeToString(token),

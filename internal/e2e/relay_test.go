@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cjsm/cjsm/internal/testenv"
 )
 
 func TestHostedToHostedLandsInMailbox(t *testing.T) {
@@ -238,5 +240,18 @@ func TestRepeatedAuthFailuresThrottleAccount(t *testing.T) {
 	d.cmd("EHLO client.test")
 	if r := d.cmd("AUTH PLAIN " + plainAuth(bob, password)); !strings.HasPrefix(r, "235") {
 		t.Errorf("another account from the same address: got %q, want 235", r)
+	}
+}
+
+func TestUnverifiedGatewayDomainGetsNoMail(t *testing.T) {
+	e := start(t, options{})
+	e.connector("127.0.0.1", testenv.FreePort(t))
+	ctx := t.Context()
+	_, err := e.dirSvc.MarkDomainVerified(ctx, operator, "harbourlaw.test", "pending")
+	e.must(err)
+	alice, dan := "alice.adams@mvs."+suffix, "dan.dyer@harbourlaw.test."+suffix
+	out := e.submit(alice, alice, []string{dan}, message(alice, dan, "s", "b"))
+	if !strings.HasPrefix(out, "REFUSED 550") || !strings.Contains(out, "verified") {
+		t.Errorf("mail to a person in an unverified domain: got %q, want 550 saying the domain is not verified", out)
 	}
 }

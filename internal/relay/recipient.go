@@ -124,6 +124,9 @@ func (r *Relay) resolvePerson(ctx context.Context, p store.Person, res *resoluti
 	if err != nil {
 		return fmt.Errorf("relay: stored plain address %q of %s: %w", p.PlainAddress, p.AddressKey, err)
 	}
+	if d, err := r.st.DomainByName(ctx, plain.Domain); err != nil || d.VerificationState != store.VerificationVerified {
+		return reject(550, [3]int{5, 1, 2}, "<%s> is in the domain %s, which %s has not yet proved it controls; mail to it starts once the domain is verified", p.Address, plain.Domain, o.Name)
+	}
 	res.remote = append(res.remote, queue.RemoteRecipient{Address: plain.String(), ORcpt: p.Address,
 		Domain: plain.Domain, Route: "connector:" + cs[0].Name})
 	return nil

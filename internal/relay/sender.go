@@ -105,7 +105,8 @@ func (r *Relay) serverSender(ctx context.Context, c *smtpserver.Conn, p *Princip
 	}
 	for _, cn := range p.Connectors {
 		d, err := r.st.DomainByName(ctx, plain.Domain)
-		if err != nil || d.OrgID != cn.OrgID || d.Kind != store.DomainGateway {
+		if err != nil || d.OrgID != cn.OrgID || d.Kind != store.DomainGateway ||
+			d.VerificationState != store.VerificationVerified {
 			continue
 		}
 		person, err := r.st.PersonByAddress(ctx, r.communityKey(a))
