@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 func init() {
@@ -15,6 +16,8 @@ func init() {
 	register("group", "remove", groupRemove)
 	register("group", "member-set", groupMemberSet)
 	register("group", "member-remove", groupMemberRemove)
+	register("group", "review", groupReview)
+	register("group", "confirm", groupConfirm)
 	register("list", "create", listCreate)
 	register("list", "list", listList)
 	register("list", "show", listShow)
@@ -186,6 +189,83 @@ func groupMemberRemove(env *adminEnv, args []string) error {
 	return nil
 }
 
+func groupReview(env *adminEnv, args []string) error {
+	fs := flag.NewFlagSet("group review", flag.ContinueOnError)
+	overdue := fs.String("overdue", "", "list only memberships neither added nor confirmed "+
+		"within this time, in days (90d) or hours (36h)")
+	asJSON := fs.Bool("json", false, "print JSON")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 1 {
+		return usagef("group review: give at most one group mailbox address (got %d); "+
+			"without one, every group mailbox is listed", len(pos))
+	}
+
+	var group string
+	if len(pos) == 1 {
+		group = pos[0]
+	}
+	var span time.Duration
+	if *overdue != "" {
+		if span, err = parseSpan(*overdue); err != nil {
+			return usagef("group review: --overdue %v", err)
+		}
+	}
+	rows, err := env.dir.ReviewGroupMembers(env.ctx, group, span)
+	if err != nil {
+		return err
+	}
+
+	if *asJSON {
+		return printJSON(env.stdout, rows)
+	}
+	var out [][]string
+	for _, m := range rows {
+		added, confirmed := "unknown", "never"
+		if !m.AddedAt.IsZero() {
+			added = m.AddedAt.Format(time.DateOnly)
+		}
+		if !m.ConfirmedAt.IsZero() {
+			confirmed = m.ConfirmedAt.Format(time.DateOnly) + " by " + m.ConfirmedBy
+		}
+		out = append(out, []string{m.GroupAddress, m.PersonAddress,
+			permissionNames(m.Read, m.Write, m.Send), added, confirmed})
+	}
+	table(env.stdout, []string{"GROUP", "MEMBER", "PERMISSIONS", "ADDED", "LAST CONFIRMED"},
+		out)
+	return nil
+}
+
+func groupConfirm(env *adminEnv, args []string) error {
+	pos, err := parseFlags(flag.NewFlagSet("group confirm", flag.ContinueOnError), args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 2 {
+		return usagef("group confirm: give GROUP-ADDRESS PERSON-ADDRESS")
+	}
+	if err := env.dir.ConfirmGroupMember(env.ctx, env.actor, pos[0], pos[1]); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.stdout, "confirmed %s on %s\n", pos[1], pos[0])
+	return nil
+}
+
+func permissionNames(read, write, send bool) string {
+	var perms []string
+	for _, p := range []struct {
+		ok   bool
+		name string
+	}{{read, "read"}, {write, "write"}, {send, "send"}} {
+		if p.ok {
+			perms = append(perms, p.name)
+		}
+	}
+	return strings.Join(perms, ",")
+}
+
 func listCreate(env *adminEnv, args []string) error {
 	fs := flag.NewFlagSet("list create", flag.ContinueOnError)
 	org := fs.String("org", "", "organisation slug; required")
@@ -294,6 +374,7 @@ func listUpdate(env *adminEnv, args []string) error {
 	if err != nil {
 		return err
 	}
+
 	if !name.set && !moderated.set {
 		return usagef("list update: give --name, --moderated or both")
 	}
@@ -303,6 +384,7 @@ func listUpdate(env *adminEnv, args []string) error {
 			return usagef("list update: --moderated %q is not true or false", moderated.value)
 		}
 	}
+
 	if name.set {
 		l, err := env.dir.RenameList(env.ctx, env.actor, addr, name.value)
 		if err != nil {

@@ -18,8 +18,8 @@ const maxGrantReason = 500
 
 // GrantMailboxAccess gives the grantee read access to the owner's hosted mailbox until the
 // time until, for the stated reason (absence, departure). Both people are named by any form
-// of their address. The owner is told at their next sign-in; the notice shows the grantee,
-// the period and the reason.
+// of their address. The owner is notified at their next sign-in by a notice that shows the
+// grantee, the period and the reason.
 func (s *Service) GrantMailboxAccess(ctx context.Context, a Actor, granteeAddr, ownerAddr,
 	reason string, until time.Time) (store.MailboxGrant, error) {
 	var g store.MailboxGrant

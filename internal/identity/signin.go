@@ -34,6 +34,12 @@ type SignIn struct {
 
 	mu       sync.Mutex
 	failures map[string][]time.Time // by "acct:<key>" and "ip:<addr>"
+
+	// OnSignIn, when set, runs after every successful sign-in, before Check returns. The
+	// node uses it to file notices the person must see, such as a grant of access to
+	// their mailbox. It returns nothing, so it cannot fail the sign-in and must log its own
+	// errors. Set it before the first call to Check.
+	OnSignIn func(ctx context.Context, p store.Person)
 }
 
 // NewSignIn returns the sign-in service. maxFailures is the number of failures within 15
@@ -96,6 +102,9 @@ func (s *SignIn) Check(ctx context.Context, username, password, protocol, remote
 		s.log.Error("cannot record sign-in time", "user", key, "err", err)
 	}
 	s.log.Info("sign-in succeeded", "user", key, "org", o.Slug, "remote_ip", remoteIP, "protocol", protocol)
+	if s.OnSignIn != nil {
+		s.OnSignIn(ctx, p)
+	}
 	return p, nil
 }
 

@@ -15,6 +15,10 @@ import (
 // stored bytes unchanged; other sections, ENVELOPE and BODYSTRUCTURE come from the
 // library's MIME helpers. Fetching a body section without PEEK sets \Seen (the person's own
 // on group mail) unless the folder was opened with EXAMINE.
+//
+// NOTE: a sequence set containing 0, as in "FETCH 0 (FLAGS)", gets NO [SERVERBUG] where
+// RFC 3501 section 9 (nz-number) calls for BAD. go-imap v2.0.0-beta.8 rejects the number
+// while parsing, with an error it does not map to BAD, so Fetch is never called.
 func (s *session) Fetch(w *goimapserver.FetchWriter, numSet imap.NumSet,
 	options *imap.FetchOptions) error {
 	ctx, cancel := s.ctx()

@@ -2,8 +2,10 @@ package imapserver_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -44,6 +47,57 @@ type harness struct {
 	plainAdr string // STARTTLS (143)
 	caFile   string
 	tlsConf  *tls.Config // client configuration trusting the test CA
+	logs     *logBuffer  // the server's log, one JSON object a line
+}
+
+// logBuffer collects log output from the server's goroutines.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// records returns the log records whose msg contains substr, decoded.
+func (b *logBuffer) records(t *testing.T, substr string) []map[string]any {
+	t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []map[string]any
+	for _, line := range strings.Split(b.buf.String(), "\n") {
+		if line == "" {
+			continue
+		}
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("log line is not JSON: %v\n%s", err, line)
+		}
+		if msg, _ := rec["msg"].(string); strings.Contains(msg, substr) {
+			out = append(out, rec)
+		}
+	}
+	return out
+}
+
+// dialTLS opens an implicit-TLS connection to the server and reads the greeting.
+func (h *harness) dialTLS(t *testing.T) (*tls.Conn, *bufio.Reader) {
+	t.Helper()
+	conn, err := tls.Dial("tcp", h.tlsAddr, h.tlsConf)
+	if err != nil {
+		t.Fatalf("dial %s: %v", h.tlsAddr, err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	r := bufio.NewReader(conn)
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	greeting, err := r.ReadString('\n')
+	if err != nil || !strings.HasPrefix(greeting, "* OK") {
+		t.Fatalf("greeting = %q, %v; want * OK", greeting, err)
+	}
+	return conn, r
 }
 
 func newHarness(t *testing.T) *harness {
@@ -58,11 +112,14 @@ func newHarness(t *testing.T) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	logs := &logBuffer{}
+	var logOut io.Writer = logs
 	if testing.Verbose() {
-		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		logOut = io.MultiWriter(logs, os.Stderr)
 	}
-	h := &harness{st: st, blobs: blobs, svc: mailbox.New(st, blobs, mailbox.Config{}, logger)}
+	logger := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	h := &harness{st: st, blobs: blobs, logs: logs,
+		svc: mailbox.New(st, blobs, mailbox.Config{}, logger)}
 
 	ca, err := pki.NewCA("cjsm test CA", time.Hour)
 	if err != nil {

@@ -1,6 +1,8 @@
 package imapserver
 
 import (
+	"errors"
+
 	"github.com/emersion/go-imap/v2"
 	goimapserver "github.com/emersion/go-imap/v2/imapserver"
 
@@ -59,9 +61,14 @@ func (s *session) Store(w *goimapserver.FetchWriter, numSet imap.NumSet, flags *
 	return nil
 }
 
-// Expunge handles EXPUNGE, CLOSE and UID EXPUNGE (RFC 4315 section 2.1). It needs the write
-// right; a member with the read right only gets NO [NOPERM].
+// Expunge handles EXPUNGE, CLOSE and UID EXPUNGE (RFC 4315 section 2.1). EXPUNGE needs the
+// write right, so a member with the read right only gets NO [NOPERM].
 func (s *session) Expunge(w *goimapserver.ExpungeWriter, uids *imap.UIDSet) error {
+	// go-imap v2.0.0-beta.8 calls Expunge for CLOSE, and only for CLOSE, with a zero
+	// ExpungeWriter, which drops the EXPUNGE responses that CLOSE must not send.
+	if uids == nil && *w == (goimapserver.ExpungeWriter{}) {
+		return s.expungeOnClose()
+	}
 	if err := s.requireWritable(); err != nil {
 		return err
 	}
@@ -89,6 +96,25 @@ func (s *session) Expunge(w *goimapserver.ExpungeWriter, uids *imap.UIDSet) erro
 		}
 	}
 	return nil
+}
+
+// expungeOnClose removes the \Deleted messages when CLOSE deselects a folder that the
+// session may change. RFC 3501 section 6.4.2: CLOSE of a folder opened with EXAMINE or
+// otherwise read-only removes nothing and returns no error, so that the folder is still
+// deselected.
+func (s *session) expungeOnClose() error {
+	sel := s.sel
+	if sel.readOnly || !sel.writable {
+		return nil
+	}
+	ctx, cancel := s.ctx()
+	defer cancel()
+	_, err := s.svc().Expunge(ctx, s.personID, sel.mbox, nil)
+	if errors.Is(err, mailbox.ErrPermission) {
+		// The write right was withdrawn after SELECT: the folder is read-only now.
+		return nil
+	}
+	return s.mapErr(err)
 }
 
 // Copy handles COPY and UID COPY with COPYUID (RFC 4315 section 3).

@@ -18,7 +18,8 @@ import (
 // the change to the client (EXISTS, EXPUNGE, FETCH FLAGS).
 type selected struct {
 	mbox     store.Mailbox
-	readOnly bool
+	readOnly bool                      // opened with EXAMINE
+	writable bool                      // the person had the write right at SELECT
 	uids     []int64                   // ascending, as the client knows them
 	msgs     map[int64]mailbox.Message // by UID, as last reported
 	modseq   int64                     // HIGHESTMODSEQ the view is in step with
@@ -76,8 +77,8 @@ func (s *session) Select(name string, options *imap.SelectOptions) (*imap.Select
 	if err != nil {
 		return nil, s.mapErr(err)
 	}
-	sel := &selected{mbox: b, readOnly: options.ReadOnly, modseq: b.HighestModSeq,
-		msgs: make(map[int64]mailbox.Message, len(msgs))}
+	sel := &selected{mbox: b, readOnly: options.ReadOnly, writable: rights.Write,
+		modseq: b.HighestModSeq, msgs: make(map[int64]mailbox.Message, len(msgs))}
 	keywords := mailbox.FlagSet{}
 	var firstUnseen uint32
 	for i, m := range msgs {
@@ -107,6 +108,10 @@ func (s *session) Select(name string, options *imap.SelectOptions) (*imap.Select
 	if options.ReadOnly {
 		permanent = nil
 	}
+	// NOTE: a member without the write right gets [READ-WRITE] on SELECT although RFC 3501
+	// section 6.3.1 asks for [READ-ONLY]. go-imap v2.0.0-beta.8 writes that code from the
+	// command name alone (EXAMINE or SELECT), and SelectData has no field for it. The
+	// PERMANENTFLAGS above tell such clients that only \Seen can change.
 	s.log.Debug("IMAP folder selected", "mailbox_id", b.ID, "read_only", options.ReadOnly)
 	return &imap.SelectData{
 		Flags:             toIMAPFlags(keywords.List()),

@@ -48,6 +48,10 @@ type Config struct {
 // Capabilities advertised after authentication, besides those the library adds itself
 // (LITERAL-, SASL-IR, STARTTLS or AUTH=PLAIN before sign-in; UNSELECT, ENABLE, IDLE and
 // UTF8=ACCEPT after).
+//
+// NOTE: after sign-in CAPABILITY lists both LITERAL- and LITERAL+, although LITERAL+ alone
+// says all (RFC 7888). go-imap v2.0.0-beta.8 adds LITERAL- to every IMAP4rev1 server and has
+// no option to leave it out.
 var Capabilities = imap.CapSet{
 	imap.CapIMAP4rev1:    {},
 	imap.CapIMAP4rev2:    {},
@@ -66,16 +70,25 @@ var Capabilities = imap.CapSet{
 }
 
 // Server is the IMAP server of one node.
+//
+// Each connection gets its own go-imap server value, because go-imap v2.0.0-beta.8 takes its
+// logger from the server options only: a per-connection server is the one way to give the
+// library's log lines the conn_id and remote_ip of the connection they are about.
 type Server struct {
 	cfg    Config
 	log    *slog.Logger
-	lib    *goimapserver.Server
 	nextID atomic.Uint64
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
+	conns     map[*watchedConn]struct{}
 	closed    bool
 }
+
+// tlsHandshakeTimeout bounds the TLS handshake on the implicit-TLS port. go-imap sets no read
+// deadline before its first command read, so without it a client that connects and sends
+// nothing would hold the connection open.
+const tlsHandshakeTimeout = 30 * time.Second
 
 // New returns a server. It panics when a required Config field is missing, because that is
 // a wiring mistake.
@@ -89,32 +102,22 @@ func New(cfg Config) *Server {
 	if cfg.IdlePoll <= 0 {
 		cfg.IdlePoll = 10 * time.Second
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger.With("protocol", "imap"),
-		listeners: map[net.Listener]struct{}{}}
-	s.lib = goimapserver.New(&goimapserver.Options{
-		NewSession: s.newSession,
-		Caps:       Capabilities,
-		Logger:     libLogger{s.log},
-		TLSConfig:  cfg.TLS,
-		// RFC 9051 section 11.1 and the design rule "no plaintext authentication": LOGIN and
-		// AUTHENTICATE are refused until the connection is a *tls.Conn.
-		InsecureAuth: false,
-	})
-	return s
+	return &Server{cfg: cfg, log: cfg.Logger.With("protocol", "imap"),
+		listeners: map[net.Listener]struct{}{}, conns: map[*watchedConn]struct{}{}}
 }
 
 // ServeTLS accepts implicit-TLS connections (port 993, RFC 8314) on l until Shutdown.
 func (s *Server) ServeTLS(l net.Listener) error {
-	return s.serve(tls.NewListener(l, s.cfg.TLS))
+	return s.serve(l, true)
 }
 
 // Serve accepts plain connections on l (port 143) that must use STARTTLS before they may
 // authenticate, until Shutdown.
 func (s *Server) Serve(l net.Listener) error {
-	return s.serve(l)
+	return s.serve(l, false)
 }
 
-func (s *Server) serve(l net.Listener) error {
+func (s *Server) serve(l net.Listener, implicitTLS bool) error {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -122,16 +125,93 @@ func (s *Server) serve(l net.Listener) error {
 	}
 	s.listeners[l] = struct{}{}
 	s.mu.Unlock()
-	s.log.Info("IMAP listener started", "addr", l.Addr().String())
-	err := s.lib.Serve(l)
-	if errors.Is(err, net.ErrClosed) {
-		return nil
+	s.log.Info("IMAP listener started", "addr", l.Addr().String(), "implicit_tls", implicitTLS)
+
+	var delay time.Duration
+	for {
+		raw, err := l.Accept()
+		if errors.Is(err, net.ErrClosed) {
+			return nil
+		}
+		var temp interface{ Temporary() bool }
+		if errors.As(err, &temp) && temp.Temporary() {
+			// Back off as net/http does, from 5 ms doubling to 1 s, while accept fails
+			// for a passing reason such as running out of file descriptors.
+			delay = max(5*time.Millisecond, min(2*delay, time.Second))
+			s.log.Warn("IMAP accept failed; retrying", "addr", l.Addr().String(),
+				"retry_in", delay, "err", err)
+			time.Sleep(delay)
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("imapserver: accept on %s: %w", l.Addr(), err)
+		}
+		delay = 0
+		go s.handle(raw, implicitTLS)
 	}
-	return err
+}
+
+// handle runs one connection: the TLS handshake on the implicit-TLS port, then a go-imap
+// server of its own whose log lines carry the connection's conn_id and remote_ip.
+func (s *Server) handle(raw net.Conn, implicitTLS bool) {
+	id := fmt.Sprintf("imap-%d", s.nextID.Add(1))
+	remote := raw.RemoteAddr().String()
+	if host, _, err := net.SplitHostPort(remote); err == nil {
+		remote = host
+	}
+	log := s.log.With("conn_id", id, "remote_ip", remote)
+
+	wc := &watchedConn{Conn: raw}
+	wc.onClose = func() {
+		s.mu.Lock()
+		delete(s.conns, wc)
+		s.mu.Unlock()
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		raw.Close()
+		return
+	}
+	s.conns[wc] = struct{}{}
+	s.mu.Unlock()
+
+	var conn net.Conn = wc
+	if implicitTLS {
+		tlsConn := tls.Server(wc, s.cfg.TLS)
+		ctx, cancel := context.WithTimeout(context.Background(), tlsHandshakeTimeout)
+		err := tlsConn.HandshakeContext(ctx)
+		cancel()
+		if err != nil {
+			log.Debug("IMAP TLS handshake failed", "err", err)
+			wc.Close()
+			return
+		}
+		conn = tlsConn
+	}
+
+	lib := goimapserver.New(&goimapserver.Options{
+		NewSession: func(c *goimapserver.Conn) (goimapserver.Session,
+			*goimapserver.GreetingData, error) {
+			return s.newSession(c, wc, remote, log), nil, nil
+		},
+		Caps:      Capabilities,
+		Logger:    libLogger{log},
+		TLSConfig: s.cfg.TLS,
+		// RFC 9051 section 11.1 and the design rule "no plaintext authentication": LOGIN and
+		// AUTHENTICATE are refused until the connection is a *tls.Conn.
+		InsecureAuth: false,
+	})
+	// Serve starts the connection's goroutine and returns when the listener reports that
+	// it has no second connection.
+	if err := lib.Serve(newOneConnListener(conn)); err != nil {
+		log.Error("IMAP connection not served", "err", err)
+		wc.Close()
+	}
 }
 
 // Shutdown closes the listeners and every connection. Sessions end at once: IMAP has no
-// graceful hand-over, and clients reconnect.
+// graceful hand-over, and clients reconnect. ctx is not used, because nothing waits.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	if s.closed {
@@ -139,38 +219,39 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	s.closed = true
+	var errs []error
+	for l := range s.listeners {
+		if err := l.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			errs = append(errs, err)
+		}
+	}
+	conns := make([]*watchedConn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
 	s.mu.Unlock()
-	done := make(chan error, 1)
-	go func() { done <- s.lib.Close() }()
-	select {
-	case err := <-done:
-		s.log.Info("IMAP server stopped")
-		if errors.Is(err, net.ErrClosed) {
-			return nil
-		}
-		return err
-	case <-ctx.Done():
-		return fmt.Errorf("imapserver: shutdown: %w", ctx.Err())
+
+	for _, c := range conns {
+		c.Close()
 	}
+	s.log.Info("IMAP server stopped", "connections_closed", len(conns))
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("imapserver: shutdown: %w", err)
+	}
+	return nil
 }
 
-func (s *Server) newSession(c *goimapserver.Conn) (goimapserver.Session,
-	*goimapserver.GreetingData, error) {
-	id := fmt.Sprintf("imap-%d", s.nextID.Add(1))
-	remote := ""
-	if addr := c.NetConn().RemoteAddr(); addr != nil {
-		remote = addr.String()
-		if host, _, err := net.SplitHostPort(remote); err == nil {
-			remote = host
-		}
-	}
-	sess := &session{srv: s, conn: c, remoteIP: remote,
-		log: s.log.With("conn_id", id, "remote_ip", remote)}
-	sess.log.Debug("IMAP connection opened")
-	return sess, nil, nil
+func (s *Server) newSession(c *goimapserver.Conn, wc *watchedConn, remote string,
+	log *slog.Logger) *session {
+	sess := &session{srv: s, conn: c, remoteIP: remote, log: log}
+	bye := sess.byeOnReadTimeout
+	wc.onReadTimeout.Store(&bye)
+	log.Debug("IMAP connection opened")
+	return sess
 }
 
-// libLogger sends the library's messages (failed writes, panics) to slog.
+// libLogger sends the library's messages (failed reads and writes, commands it answered
+// with SERVERBUG, panics) to slog. Each connection has its own, with conn_id and remote_ip.
 type libLogger struct{ log *slog.Logger }
 
 func (l libLogger) Printf(format string, args ...any) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -104,10 +105,44 @@ func (s *session) mapErr(err error) error {
 	case errors.Is(err, mailbox.ErrOverQuota):
 		return no(imap.ResponseCodeOverQuota, "Mailbox is full: delete messages and try again")
 	case errors.Is(err, mailbox.ErrInvalidName):
-		return no(imap.ResponseCodeCannot, strings.TrimPrefix(err.Error(), "mailbox: "))
+		return no(imap.ResponseCodeCannot,
+			shortenQuoted(strings.TrimPrefix(err.Error(), "mailbox: ")))
 	}
 	s.log.Error("IMAP command failed", "err", err)
 	return serverBug()
+}
+
+// maxQuotedEcho is the number of characters of a quoted value, such as a folder name, that
+// an error reply repeats to the client.
+const maxQuotedEcho = 100
+
+// shortenQuoted cuts every Go-quoted string in text that is longer than maxQuotedEcho
+// characters to its first maxQuotedEcho, followed by "...". Mailbox errors quote the folder
+// name, which a client can make thousands of bytes long. The ellipsis is three dots because
+// RFC 3501 section 9 allows only 7-bit characters in response text.
+func shortenQuoted(text string) string {
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(text, '"')
+		if i < 0 {
+			b.WriteString(text)
+			return b.String()
+		}
+		b.WriteString(text[:i])
+		quoted, err := strconv.QuotedPrefix(text[i:])
+		if err != nil {
+			b.WriteString(text[i:])
+			return b.String()
+		}
+		text = text[i+len(quoted):]
+		value, err := strconv.Unquote(quoted)
+		runes := []rune(value)
+		if err != nil || len(runes) <= maxQuotedEcho {
+			b.WriteString(quoted)
+			continue
+		}
+		b.WriteString(strconv.Quote(string(runes[:maxQuotedEcho]) + "..."))
+	}
 }
 
 func serverBug() error {
@@ -152,6 +187,10 @@ func (s *session) Create(name string, _ *imap.CreateOptions) error {
 	return s.mapErr(err)
 }
 
+// Delete handles DELETE (RFC 3501 section 6.3.4). INBOX and the default folders with a
+// SPECIAL-USE attribute (Sent, Drafts, Trash, Archive) cannot be deleted, in a person's
+// mailbox or a group's: mail clients file into them by attribute, and the service would
+// create them again empty on next use, so deleting one would only lose its messages.
 func (s *session) Delete(name string) error {
 	ctx, cancel := s.ctx()
 	defer cancel()
@@ -159,7 +198,26 @@ func (s *session) Delete(name string) error {
 	if err != nil {
 		return s.mapErr(err)
 	}
+	if err := checkDeletable(ref.Name); err != nil {
+		return err
+	}
 	return s.mapErr(s.svc().DeleteFolder(ctx, s.personID, ref))
+}
+
+// checkDeletable returns a NO reply for INBOX and the default special-use folders.
+func checkDeletable(folder string) error {
+	if strings.EqualFold(folder, "INBOX") {
+		return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeCannot,
+			Text: "INBOX cannot be deleted; delete the messages in it instead"}
+	}
+	for _, f := range store.DefaultFolders {
+		if f.SpecialUse != "" && f.Name == folder {
+			return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeCannot,
+				Text: fmt.Sprintf("%s is a default folder (%s) and cannot be deleted; "+
+					"delete the messages in it instead", f.Name, f.SpecialUse)}
+		}
+	}
+	return nil
 }
 
 func (s *session) Rename(name, newName string, _ *imap.RenameOptions) error {

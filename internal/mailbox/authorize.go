@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/cjsm/cjsm/internal/store"
 )
@@ -75,18 +76,33 @@ func (s *Service) Authorize(ctx context.Context, personID int64, o Owner, right 
 // RightsOn returns the rights a person holds on the owner's folders after checking that the
 // person, their organisation and (for a group) the group's organisation are active. A
 // person who is not a member of a group gets ErrNoMailbox, so that the group's folders stay
-// invisible to them.
+// invisible to them. On another person's mailbox a person holds Read alone, and only while
+// an operator's grant is neither expired nor revoked. The grant is honoured even when the
+// mailbox's owner is suspended or closed, because departure is one reason for it.
 func (s *Service) RightsOn(ctx context.Context, personID int64, o Owner) (Rights, error) {
 	if err := s.checkActive(ctx, personID); err != nil {
 		return Rights{}, err
 	}
 	switch o.Kind {
 	case store.OwnerPerson:
-		if o.ID != personID {
+		if o.ID == personID {
+			return Rights{Read: true, Write: true, Send: true}, nil
+		}
+		// An operator may grant read access to another person's mailbox (absence,
+		// departure). The expiry is compared with the clock on every call, so an expired
+		// or revoked grant stops working at the next command.
+		// TODO: IMAP names only the person's own folders and Shared/<group>, so no
+		// protocol server opens a granted mailbox yet; an "Other Users" namespace
+		// (RFC 2342) in the IMAP server would.
+		granted, err := s.st.HasActiveMailboxGrant(ctx, o.ID, personID, time.Now())
+		if err != nil {
+			return Rights{}, err
+		}
+		if !granted {
 			return Rights{}, fmt.Errorf("%w: person %d may not open the folders of %s",
 				ErrNoMailbox, personID, o)
 		}
-		return Rights{Read: true, Write: true, Send: true}, nil
+		return Rights{Read: true}, nil
 	case store.OwnerGroup:
 		m, err := s.st.GroupMembership(ctx, o.ID, personID)
 		if errors.Is(err, store.ErrNotFound) {

@@ -65,6 +65,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Node, e
 			logger.With("component", "signin")),
 		addrs: map[string]string{}, serveErrs: make(chan error, 16)}
 	n.Queue.OnFiled = n.filed
+	n.SignIn.OnSignIn = n.signedIn
 	if err := n.CheckBlobs(ctx); err != nil {
 		st.Close()
 		return nil, err
@@ -224,3 +225,12 @@ const shutdownGrace = 30 * time.Second
 
 // ShutdownGrace returns how long a stop waits for work in progress.
 func ShutdownGrace() time.Duration { return shutdownGrace }
+
+// signedIn is the sign-in hook: it notifies the person of grants of access to their mailbox.
+// A failure is logged, and the notice is filed at a later sign-in instead.
+func (n *Node) signedIn(ctx context.Context, p store.Person) {
+	if _, err := n.Mailboxes.NotifyMailboxGrants(ctx, p, "postmaster@"+n.Config.Hostname); err != nil {
+		n.Log.Error("cannot file the mailbox access notice; it is filed at the next sign-in",
+			"user", p.AddressKey, "err", err)
+	}
+}

@@ -192,7 +192,7 @@ func (r *Relay) Rcpt(ctx context.Context, c *smtpserver.Conn, sp smtpserver.Prin
 	p := sp.(*Principal)
 	// Rcpt does not see MAIL FROM, so a signed-in person counts as the sender here. Deliver
 	// decides again with the envelope sender, which differs when a person sends as a group
-	// mailbox; either way a list with owners accepts the recipient.
+	// mailbox. Either way a moderated list with owners accepts the recipient.
 	sender := ""
 	if p.Person != nil {
 		sender = p.Person.AddressKey

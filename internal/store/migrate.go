@@ -20,6 +20,7 @@ var migrations = []migration{
 	{1, "directory, blobs and audit trail", schemaV1},
 	{2, "queue, mailboxes and tracking", schemaV2},
 	{3, "mailbox folders, flags, modseq, quotas", schemaV3},
+	{4, "list owners and moderation, delegated access, membership review", schemaV4},
 }
 
 // SchemaVersion is the newest schema version this build knows.
