@@ -9,8 +9,8 @@ import (
 )
 
 // watchedConn is a connection's socket, beneath TLS. It reports the first read that times
-// out, so that the session can end the connection with BYE, and its own closing, so that
-// the server forgets the connection.
+// out, so that the session can end the connection with BYE. It also reports its own
+// closing, so that the server drops it from the set of open connections.
 type watchedConn struct {
 	net.Conn
 	onReadTimeout atomic.Pointer[func()]
@@ -67,7 +67,7 @@ func (l *oneConnListener) Close() error   { return nil }
 func (l *oneConnListener) Addr() net.Addr { return l.addr }
 
 // byeWait bounds how long a timed-out read waits for the BYE to be written. The wait keeps
-// go-imap from answering the unfinished command with SERVERBUG before the BYE goes out. It
+// go-imap from replying to the unfinished command with SERVERBUG before the BYE goes out. It
 // is bounded because the BYE cannot be written while the same read holds the TLS
 // handshake lock, which happens when a STARTTLS handshake times out.
 const byeWait = 2 * time.Second
@@ -79,12 +79,11 @@ const byeWait = 2 * time.Second
 // sends no continuation request, and a quoted string without its closing quote. It also
 // covers the 35-minute deadline of an authenticated session waiting for its next command.
 func (s *session) byeOnReadTimeout() {
-	s.log.Info("IMAP read timed out; closing the connection with BYE", "user", s.user)
+	s.log.Info("IMAP read timed out; closing the connection with BYE")
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if err := s.conn.Bye("Timed out waiting for a complete command; closing the " +
-			"connection"); err != nil {
+		if err := s.conn.Bye("Timed out reading from the client; closing the connection"); err != nil {
 			s.log.Debug("IMAP BYE after read timeout not sent", "err", err)
 		}
 	}()

@@ -109,7 +109,7 @@ func (s *session) Select(name string, options *imap.SelectOptions) (*imap.Select
 		permanent = nil
 	}
 	// NOTE: a member without the write right gets [READ-WRITE] on SELECT although RFC 3501
-	// section 6.3.1 asks for [READ-ONLY]. go-imap v2.0.0-beta.8 writes that code from the
+	// section 6.3.1 requires [READ-ONLY]. go-imap v2.0.0-beta.8 writes that code from the
 	// command name alone (EXAMINE or SELECT), and SelectData has no field for it. The
 	// PERMANENTFLAGS above tell such clients that only \Seen can change.
 	s.log.Debug("IMAP folder selected", "mailbox_id", b.ID, "read_only", options.ReadOnly)

@@ -49,9 +49,9 @@ type Config struct {
 // (LITERAL-, SASL-IR, STARTTLS or AUTH=PLAIN before sign-in; UNSELECT, ENABLE, IDLE and
 // UTF8=ACCEPT after).
 //
-// NOTE: after sign-in CAPABILITY lists both LITERAL- and LITERAL+, although LITERAL+ alone
-// says all (RFC 7888). go-imap v2.0.0-beta.8 adds LITERAL- to every IMAP4rev1 server and has
-// no option to leave it out.
+// NOTE: after sign-in CAPABILITY lists both LITERAL- and LITERAL+, although LITERAL+ allows
+// every literal that LITERAL- allows (RFC 7888). go-imap v2.0.0-beta.8 adds LITERAL- to
+// every IMAP4rev1 server and has no option to leave it out.
 var Capabilities = imap.CapSet{
 	imap.CapIMAP4rev1:    {},
 	imap.CapIMAP4rev2:    {},
@@ -72,8 +72,8 @@ var Capabilities = imap.CapSet{
 // Server is the IMAP server of one node.
 //
 // Each connection gets its own go-imap server value, because go-imap v2.0.0-beta.8 takes its
-// logger from the server options only: a per-connection server is the one way to give the
-// library's log lines the conn_id and remote_ip of the connection they are about.
+// logger from the server options only. A per-connection server is the one way to give the
+// library's log lines the conn_id and remote_ip of their connection.
 type Server struct {
 	cfg    Config
 	log    *slog.Logger
@@ -135,8 +135,8 @@ func (s *Server) serve(l net.Listener, implicitTLS bool) error {
 		}
 		var temp interface{ Temporary() bool }
 		if errors.As(err, &temp) && temp.Temporary() {
-			// Back off as net/http does, from 5 ms doubling to 1 s, while accept fails
-			// for a passing reason such as running out of file descriptors.
+			// Back off as go-imap's own accept loop does, from 5 ms doubling to 1 s, while
+			// accept fails for a passing reason such as running out of file descriptors.
 			delay = max(5*time.Millisecond, min(2*delay, time.Second))
 			s.log.Warn("IMAP accept failed; retrying", "addr", l.Addr().String(),
 				"retry_in", delay, "err", err)
@@ -250,8 +250,8 @@ func (s *Server) newSession(c *goimapserver.Conn, wc *watchedConn, remote string
 	return sess
 }
 
-// libLogger sends the library's messages (failed reads and writes, commands it answered
-// with SERVERBUG, panics) to slog. Each connection has its own, with conn_id and remote_ip.
+// libLogger sends the library's messages (failed reads and writes, commands it replied to
+// with NO [SERVERBUG], panics) to slog. Each connection has its own, with conn_id and remote_ip.
 type libLogger struct{ log *slog.Logger }
 
 func (l libLogger) Printf(format string, args ...any) {

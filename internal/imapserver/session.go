@@ -189,8 +189,9 @@ func (s *session) Create(name string, _ *imap.CreateOptions) error {
 
 // Delete handles DELETE (RFC 3501 section 6.3.4). INBOX and the default folders with a
 // SPECIAL-USE attribute (Sent, Drafts, Trash, Archive) cannot be deleted, in a person's
-// mailbox or a group's: mail clients file into them by attribute, and the service would
-// create them again empty on next use, so deleting one would only lose its messages.
+// mailbox or a group's. Mail clients file into them by attribute, and mailbox.EnsureDefaults
+// creates them again, empty, after the next restart, so deleting one would only lose its
+// messages.
 func (s *session) Delete(name string) error {
 	ctx, cancel := s.ctx()
 	defer cancel()
