@@ -2,6 +2,7 @@
 # Relay benchmark: cjsm against Postfix, each relaying over verified TLS to the same TLS sink.
 #
 # Usage: bench/relay.sh [--quick] [--reps N] [--out DIR] [--keep] [--profile CASE]...
+#                       [--experiments] [--no-matrix]
 #
 #   --quick         one run of each case with few messages, to check the set-up (a few minutes)
 #   --reps N        runs of each case (default 3); the tables give the medians
@@ -10,25 +11,29 @@
 #   --profile CASE  after the matrix, run cjsm on SQLite under bench/cjsmprof for CASE and
 #                   write a CPU profile; CASE is SIZE:CONCURRENCY:MODE, such as 10k:10:reuse
 #                   or 10k:50:new. May be given more than once.
+#   --experiments   after the matrix, measure proposed cjsm changes on 10k:10:reuse with
+#                   bench/cjsmprof: queue.per_destination 20 and other connection pool sizes
+#                   for the store. docs/benchmarks.md explains them. Adds about 4 minutes.
+#   --no-matrix     skip the matrix and the submission case (with --profile or --experiments)
 #
-# Run it as root on Debian from a clone of the repository: it installs Postfix, PostgreSQL and
-# curl if missing (Go 1.26 must be on PATH or in /usr/local/go/bin), builds cjsm and the
-# benchmark tools, and starts everything on 127.0.0.1 only: a TLS sink, one cjsm node on
+# Run it as root on Debian from a clone of the repository. It installs Postfix, PostgreSQL and
+# curl if missing, but Go 1.26 must be on PATH or in /usr/local/go/bin. It builds cjsm and the
+# benchmark tools and starts everything on 127.0.0.1 only: a TLS sink, one cjsm node on
 # SQLite, one on a throwaway PostgreSQL cluster, and a throwaway Postfix instance. Every
 # process it starts is stopped by its process id at the end. Ports come from BENCH_PORT_BASE
 # (default 26000) plus 26 to 54.
 #
 # Each case is a message size (10 KB, 100 KB), a number of concurrent sessions (1, 10, 50)
 # and a connection mode (a new connection for each message, or connections reused with RSET).
-# For each case every server is started afresh, and each run sends the case's messages to
+# For each case every server is started afresh. Each run then sends the case's messages to
 # Postfix, to cjsm on SQLite, to cjsm on PostgreSQL and straight to the sink (the ceiling of
-# the load generator), in an order that rotates from one run to the next. A run ends when the
-# sink has every message. Both servers take the load on their MX/relay listener as mail from
+# the load generator). The order rotates from one run to the next. A run ends when the sink
+# has every message. Both servers take the load on their MX/relay listener as mail from
 # a trusted network (cjsm: a trusted domain's servers by source network 127.0.0.0/8;
 # Postfix: mynetworks), so neither pays for password hashing; cjsm's submission listener with
 # AUTH PLAIN is measured once apart. docs/benchmarks.md ("## Relay") explains the columns.
 #
-# The last line of output is one summary line starting with "RESULT relay".
+# The last line on standard output is one summary line starting with "RESULT relay".
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -37,6 +42,8 @@ REPS=3
 OUT=""
 KEEP=0
 PROFILE_CASES=()
+EXPERIMENTS=0
+MATRIX=1
 while (($#)); do
 	case $1 in
 	--quick) QUICK=1 ;;
@@ -44,6 +51,8 @@ while (($#)); do
 	--out) OUT=${2:?--out needs a directory}; shift ;;
 	--keep) KEEP=1 ;;
 	--profile) PROFILE_CASES+=("${2:?--profile needs a case such as 10k:10:reuse}"); shift ;;
+	--experiments) EXPERIMENTS=1 ;;
+	--no-matrix) MATRIX=0 ;;
 	-h | --help) sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "relay.sh: unknown argument $1; see --help" >&2; exit 2 ;;
 	esac
@@ -99,7 +108,8 @@ cleanup() {
 	set +e
 	for name in sqlite pg; do stop_cjsm "$name" 2>/dev/null; done
 	((POSTFIX_RUNNING)) && stop_postfix
-	((PG_RUNNING)) && runuser -u postgres -- "$PGBIN/pg_ctl" -D "$WORK/pg/data" -m fast -w stop >/dev/null
+	((PG_RUNNING)) &&
+		runuser -u postgres -- "$PGBIN/pg_ctl" -D "$WORK/pg/data" -m fast -w stop >/dev/null
 	for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; done
 	if ((KEEP)); then
 		log "work directory kept: $WORK"
@@ -176,7 +186,8 @@ listen_addresses = '127.0.0.1'
 port = $PG_PORT
 unix_socket_directories = '$WORK/pg'
 EOF
-	runuser -u postgres -- "$PGBIN/pg_ctl" -D "$WORK/pg/data" -l "$WORK/pg/server.log" -w start >/dev/null
+	runuser -u postgres -- "$PGBIN/pg_ctl" -D "$WORK/pg/data" -l "$WORK/pg/server.log" -w \
+		start >/dev/null
 	PG_RUNNING=1
 	runuser -u postgres -- "$PGBIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres cjsm
 }
@@ -184,6 +195,14 @@ EOF
 pg_pid() { head -1 "$WORK/pg/data/postmaster.pid"; }
 
 # --- cjsm ------------------------------------------------------------------------------
+
+# other_listeners_off prints `NAME = ""` for every listen.* option of this cjsm build but
+# smtp, submission and http, so that listeners added later (IMAP, POP3, …) stay off instead
+# of taking their default ports on every address.
+other_listeners_off() {
+	"$BIN/cjsm" config reference | sed -n 's/^| `listen\.\([a-z0-9_]*\)`.*/\1/p' |
+		grep -vx -e smtp -e submission -e http | sed 's/$/ = ""/'
+}
 
 # cjsm_config NAME DSN SMTP SUBMISSION HTTP writes $WORK/cjsm-NAME/cjsm.toml. Every option
 # not named here keeps its default (queue.workers 20, queue.per_destination 4).
@@ -207,8 +226,8 @@ root_ca_file = "$TLS/ca.pem"
 [listen]
 smtp = "127.0.0.1:$3"
 submission = "127.0.0.1:$4"
-submissions = ""
 http = "127.0.0.1:$5"
+$(other_listeners_off)
 
 [dns]
 resolver = "127.0.0.1:$NO_DNS"
@@ -251,6 +270,17 @@ start_cjsm() {
 	setsid "${cmd[@]}" </dev/null >>"$dir/cjsm.log" 2>&1 &
 	CJSM_PID[$name]=$!
 	wait_port "${CJSM_SMTP[$name]}"
+	check_loopback_only "${CJSM_PID[$name]}"
+}
+
+# check_loopback_only PID stops the benchmark when the process listens on an address other
+# than 127.0.0.1, such as a listener that a newer cjsm has and this script does not turn off.
+check_loopback_only() {
+	command -v ss >/dev/null || return 0
+	local bad
+	bad=$(ss -Hltnp 2>/dev/null | grep "pid=$1," | awk '$4 !~ /^127\.0\.0\.1:/ {print $4}')
+	[ -z "$bad" ] || die "process $1 listens on $bad, not only on 127.0.0.1;" \
+		"turn that listener off in cjsm_config"
 }
 
 stop_cjsm() {
@@ -339,16 +369,19 @@ stop_postfix() {
 # --- one run ---------------------------------------------------------------------------
 
 RESULTS=$OUT/runs.tsv
-printf 'path\tcase\tsize\tc\tmode\trep\tsystem\tn\tok\terrors\taccept_rate\trate\tp50_ms\tp99_ms\tcpu_s\tcpu_per_1000\tdb_cpu_per_1000\thwm_kb\tpss_kb\n' >"$RESULTS"
+TSV_COLUMNS=(path case size c mode rep system n ok errors accept_rate rate p50_ms p99_ms cpu_s
+	cpu_per_1000 db_cpu_per_1000 hwm_kb pss_kb)
+(IFS=$'\t'; echo "${TSV_COLUMNS[*]}") >"$RESULTS"
 
 # field KEY LINE prints the value of KEY=value in a loadgen or procstat line.
 field() { sed -n "s/.*[ ^]$1=\([^ ]*\).*/\1/p" <<<" $2"; }
 
 ticks() { [ -n "$1" ] && field ticks "$("$BIN/procstat" -pid "$1")" || echo 0; }
 
-# run_one PATH SYSTEM SIZE C MODE N REP sends one run of load and appends its row.
+# run_one PATH SYSTEM SIZE C MODE N REP [LABEL] sends one run of load and appends its row,
+# under LABEL instead of SYSTEM when given.
 run_one() {
-	local path=$1 system=$2 size=$3 c=$4 mode=$5 n=$6 rep=$7
+	local path=$1 system=$2 size=$3 c=$4 mode=$5 n=$6 rep=$7 label=${8:-$2}
 	local addr pid="" dbpid="" extra=()
 	case $system in
 	postfix) addr=127.0.0.1:$POSTFIX_SMTP pid=$(postfix_pid) ;;
@@ -375,7 +408,8 @@ run_one() {
 	local ok start_ns
 	ok=$(field ok "$line")
 	start_ns=$(field start_ns "$line")
-	[ -n "$ok" ] || die "loadgen printed no result for $path $system $size c=$c $mode; see $OUT/loadgen-errors.log"
+	[ -n "$ok" ] || die "loadgen printed no result for $path $system $size c=$c $mode;" \
+		"see $OUT/loadgen-errors.log"
 
 	# Wait for the sink: generous, since a slow case is a result, not a failure.
 	local counts last_ns
@@ -393,7 +427,7 @@ run_one() {
 	fi
 	db1=$(ticks "$dbpid")
 	awk -v OFS='\t' -v path="$path" -v size="$size" -v c="$c" -v mode="$mode" -v rep="$rep" \
-		-v sysname="$system" -v n="$n" -v ok="$ok" -v errors="$(field errors "$line")" \
+		-v sysname="$label" -v n="$n" -v ok="$ok" -v errors="$(field errors "$line")" \
 		-v accept="$(field rate "$line")" -v start="$start_ns" -v last="${last_ns:-0}" \
 		-v p50="$(field p50_ms "$line")" -v p99="$(field p99_ms "$line")" \
 		-v cpu=$((cpu1 - cpu0)) -v db=$((db1 - db0)) -v haspid="$pid" \
@@ -481,108 +515,59 @@ profile_case() {
 	stop_cjsm sqlite
 	cp "$BIN/cjsmprof" "$OUT/cjsmprof"
 	go tool pprof -top -nodecount=40 "$OUT/cjsmprof" "$prof" >"${prof%.pprof}.top.txt" 2>/dev/null
-	go tool pprof -top -cum -nodecount=60 "$OUT/cjsmprof" "$prof" >"${prof%.pprof}.cum.txt" 2>/dev/null
+	go tool pprof -top -cum -nodecount=60 "$OUT/cjsmprof" "$prof" >"${prof%.pprof}.cum.txt" \
+		2>/dev/null
 	log "CPU profile: $prof (top functions in ${prof%.pprof}.top.txt)"
+}
+
+# experiments measures proposed changes to cjsm against cjsm as it is, alternating, on one
+# case. Every cjsm variant runs under cjsmprof, so that profiling costs all of them the same.
+# Each variant is LABEL:STORE:CONFIG:CJSMPROF-FLAGS.
+experiments() {
+	local size=10k c=10 mode=reuse n rep i
+	n=$(messages "$size" "$c" "$mode")
+	local store
+	for store in sqlite pg; do
+		cp "$WORK/cjsm-$store/cjsm.toml" "$WORK/cjsm-$store/pd20.toml"
+		printf '\n[queue]\nper_destination = 20\n' >>"$WORK/cjsm-$store/pd20.toml"
+	done
+	local variants=(
+		"postfix:::"
+		"cjsm-sqlite:sqlite:cjsm.toml:"
+		"cjsm-sqlite per_destination=20:sqlite:pd20.toml:"
+		"cjsm-sqlite per_destination=20, 1 connection:sqlite:pd20.toml:-max-open-conns 1"
+		"cjsm-pg:pg:cjsm.toml:"
+		"cjsm-pg 20 idle connections:pg:cjsm.toml:-max-idle-conns 20"
+		"cjsm-pg 20 idle connections, per_destination=20:pg:pd20.toml:-max-idle-conns 20"
+	)
+	log "experiments on $size c=$c $mode: $n messages, $REPS run(s) of ${#variants[@]} variants"
+	for ((rep = 1; rep <= REPS; rep++)); do
+		for ((i = 0; i < ${#variants[@]}; i++)); do
+			local v=$(((i + rep - 1) % ${#variants[@]})) label config flags
+			IFS=: read -r label store config flags <<<"${variants[v]}"
+			if [ -z "$store" ]; then
+				start_postfix
+				run_one experiment postfix "$size" "$c" "$mode" "$n" "$rep"
+				stop_postfix
+				continue
+			fi
+			local prof=$OUT/experiment-$((v + 1))-run$rep.pprof
+			# shellcheck disable=SC2086 # flags are words by design
+			start_cjsm "$store" "$BIN/cjsmprof" -config "$WORK/cjsm-$store/$config" \
+				-cpuprofile "$prof" $flags
+			run_one experiment "cjsm-$store" "$size" "$c" "$mode" "$n" "$rep" "$label"
+			stop_cjsm "$store"
+		done
+	done
 }
 
 # --- summary ---------------------------------------------------------------------------
 
-# summarise writes the tables of medians to $OUT/summary.md and prints the summary line.
+# summarise writes the tables of medians to $OUT/summary.md and the summary line to
+# $OUT/result.txt.
 summarise() {
-	awk -F'\t' -v reps="$REPS" -v quick="$QUICK" -v elapsed=$(($(date +%s) - STARTED)) '
-	function median(key,   n, i, j, t, v) {
-		n = cnt[key]
-		if (n == 0) return ""
-		for (i = 1; i <= n; i++) v[i] = val[key, i]
-		for (i = 2; i <= n; i++) { t = v[i]; for (j = i - 1; j >= 1 && v[j] > t; j--) v[j + 1] = v[j]; v[j + 1] = t }
-		return (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
-	}
-	function add(key, x) { if (x == "-" || x == "") return; cnt[key]++; val[key, cnt[key]] = x + 0 }
-	function fmt(x, d) { return x == "" ? "–" : sprintf("%." d "f", x) }
-	function ratio(a, b) { return (a == "" || b == "" || b == 0) ? "–" : sprintf("%.2f", a / b) }
-	NR == 1 { next }
-	{
-		k = $1 SUBSEP $2 SUBSEP $7
-		add(k SUBSEP "rate", $12); add(k SUBSEP "p50", $13); add(k SUBSEP "p99", $14)
-		add(k SUBSEP "cpu", $16); add(k SUBSEP "db", $17); add(k SUBSEP "hwm", $18)
-		add(k SUBSEP "pss", $19); add(k SUBSEP "errors", $10)
-		if (!seen[$1, $2]++) { order[++ncases] = $1 SUBSEP $2 }
-	}
-	END {
-		print "Medians of " reps " run(s) per case" (quick ? " (--quick: few messages, indicative only)" : "") "."
-		print ""
-		print "Throughput, messages/s from the first connection to the last message at the sink:"
-		print ""
-		print "| case | sink ceiling | Postfix | cjsm SQLite | ratio | cjsm PostgreSQL | ratio |"
-		print "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
-		for (i = 1; i <= ncases; i++) {
-			split(order[i], pc, SUBSEP); if (pc[1] != "relay") continue
-			c = order[i]
-			s = median(c SUBSEP "sink" SUBSEP "rate"); p = median(c SUBSEP "postfix" SUBSEP "rate")
-			q = median(c SUBSEP "cjsm-sqlite" SUBSEP "rate"); g = median(c SUBSEP "cjsm-pg" SUBSEP "rate")
-			printf "| %s | %s | %s | %s | %s | %s | %s |\n", pc[2], fmt(s, 0), fmt(p, 0), fmt(q, 0), ratio(q, p), fmt(g, 0), ratio(g, p)
-			if (p > 0 && q > 0) { lr_q += log(q / p); nr_q++ }
-			if (p > 0 && g > 0) { lr_g += log(g / p); nr_g++ }
-		}
-		print ""
-		print "Time from the end of DATA to the 250 reply, p50 / p99 in ms:"
-		print ""
-		print "| case | sink | Postfix | cjsm SQLite | cjsm PostgreSQL |"
-		print "| --- | ---: | ---: | ---: | ---: |"
-		for (i = 1; i <= ncases; i++) {
-			split(order[i], pc, SUBSEP); if (pc[1] != "relay") continue
-			c = order[i]; line = "| " pc[2]
-			for (s = 1; s <= 4; s++) {
-				sys = (s == 1 ? "sink" : s == 2 ? "postfix" : s == 3 ? "cjsm-sqlite" : "cjsm-pg")
-				line = line " | " fmt(median(c SUBSEP sys SUBSEP "p50"), 1) " / " fmt(median(c SUBSEP sys SUBSEP "p99"), 1)
-			}
-			print line " |"
-		}
-		print ""
-		print "CPU seconds per 1,000 messages (Postfix: every process under master; cjsm PostgreSQL:"
-		print "the cjsm process, then the PostgreSQL server processes):"
-		print ""
-		print "| case | Postfix | cjsm SQLite | ratio | cjsm PostgreSQL | + PostgreSQL | ratio of sum |"
-		print "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
-		for (i = 1; i <= ncases; i++) {
-			split(order[i], pc, SUBSEP); if (pc[1] != "relay") continue
-			c = order[i]
-			p = median(c SUBSEP "postfix" SUBSEP "cpu"); q = median(c SUBSEP "cjsm-sqlite" SUBSEP "cpu")
-			g = median(c SUBSEP "cjsm-pg" SUBSEP "cpu"); d = median(c SUBSEP "cjsm-pg" SUBSEP "db")
-			printf "| %s | %s | %s | %s | %s | %s | %s |\n", pc[2], fmt(p, 2), fmt(q, 2), ratio(q, p), fmt(g, 2), fmt(d, 2), ratio(g + d, p)
-			if (p > 0 && q > 0) { lc_q += log(q / p); nc_q++ }
-			if (p > 0 && g > 0) { lc_g += log((g + d) / p); nc_g++ }
-		}
-		print ""
-		print "Memory at the end of the runs of a case, in MB: peak RSS (VmHWM; for Postfix the sum"
-		print "over its processes, which counts shared pages again in each) and proportional set size"
-		print "(Pss, shared pages counted once):"
-		print ""
-		print "| case | Postfix ΣVmHWM | Postfix ΣPss | cjsm SQLite VmHWM | cjsm PostgreSQL VmHWM |"
-		print "| --- | ---: | ---: | ---: | ---: |"
-		for (i = 1; i <= ncases; i++) {
-			split(order[i], pc, SUBSEP); if (pc[1] != "relay") continue
-			c = order[i]
-			printf "| %s | %s | %s | %s | %s |\n", pc[2], fmt(median(c SUBSEP "postfix" SUBSEP "hwm") / 1024, 0), fmt(median(c SUBSEP "postfix" SUBSEP "pss") / 1024, 0), fmt(median(c SUBSEP "cjsm-sqlite" SUBSEP "hwm") / 1024, 0), fmt(median(c SUBSEP "cjsm-pg" SUBSEP "hwm") / 1024, 0)
-		}
-		print ""
-		print "cjsm submission listener with AUTH PLAIN (not comparable with the relay cases):"
-		print ""
-		print "| case | store | messages/s | p50 / p99 ms | CPU s per 1,000 (+ PostgreSQL) | VmHWM MB |"
-		print "| --- | --- | ---: | ---: | ---: | ---: |"
-		for (i = 1; i <= ncases; i++) {
-			split(order[i], pc, SUBSEP); if (pc[1] != "submission") continue
-			c = order[i]
-			for (s = 1; s <= 2; s++) {
-				sys = (s == 1 ? "cjsm-sqlite" : "cjsm-pg")
-				d = median(c SUBSEP sys SUBSEP "db")
-				printf "| %s | %s | %s | %s / %s | %s%s | %s |\n", pc[2], (s == 1 ? "SQLite" : "PostgreSQL"), fmt(median(c SUBSEP sys SUBSEP "rate"), 0), fmt(median(c SUBSEP sys SUBSEP "p50"), 1), fmt(median(c SUBSEP sys SUBSEP "p99"), 1), fmt(median(c SUBSEP sys SUBSEP "cpu"), 2), (d == "" ? "" : " (+" fmt(d, 2) ")"), fmt(median(c SUBSEP sys SUBSEP "hwm") / 1024, 0)
-			}
-		}
-		errs = 0
-		for (k in cnt) { split(k, kk, SUBSEP); if (kk[4] == "errors") for (j = 1; j <= cnt[k]; j++) errs += val[k, j] }
-		printf "RESULT relay reps=%d quick=%d errors=%d rate_ratio_sqlite=%s rate_ratio_pg=%s cpu_ratio_sqlite=%s cpu_ratio_pg=%s elapsed_s=%d\n", reps, quick, errs, (nr_q ? sprintf("%.2f", exp(lr_q / nr_q)) : "-"), (nr_g ? sprintf("%.2f", exp(lr_g / nr_g)) : "-"), (nc_q ? sprintf("%.2f", exp(lc_q / nc_q)) : "-"), (nc_g ? sprintf("%.2f", exp(lc_g / nc_g)) : "-"), elapsed > "/dev/stderr"
-	}' "$RESULTS" >"$OUT/summary.md" 2>"$OUT/result.txt"
+	awk -F'\t' -v reps="$REPS" -v quick="$QUICK" -v elapsed=$(($(date +%s) - STARTED)) \
+		-f "$REPO/bench/relay_summary.awk" "$RESULTS" >"$OUT/summary.md" 2>"$OUT/result.txt"
 }
 
 # --- main ------------------------------------------------------------------------------
@@ -612,29 +597,36 @@ postfix_config
 	echo "kernel: $(uname -r)"
 	echo "cpu: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | sort -u | head -1)"
 	echo "go: $(go version)"
-	echo "cjsm: $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown) (plus the working tree)"
+	echo "cjsm: $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
+		"(plus the working tree)"
 	echo "postfix: $(postconf -d -h mail_version 2>/dev/null)"
 	echo "postgresql: $("$PGBIN/postgres" --version)"
 	echo "openssl: $(openssl version 2>/dev/null || echo unknown)"
 	echo "reps: $REPS quick: $QUICK"
+	echo "load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$OUT/machine.txt"
 log "results go to $OUT"
 
-for size in 10k 100k; do
-	for c in 1 10 50; do
-		for mode in new reuse; do
-			log "case $size c=$c $mode: $(messages $size $c $mode) messages, $REPS run(s)"
-			run_case "$size" "$c" "$mode"
+if ((MATRIX)); then
+	for size in 10k 100k; do
+		for c in 1 10 50; do
+			for mode in new reuse; do
+				log "case $size c=$c $mode: $(messages $size $c $mode) messages, $REPS run(s)"
+				run_case "$size" "$c" "$mode"
+			done
 		done
 	done
-done
-log "cjsm submission listener with AUTH PLAIN"
-run_submission
+	log "cjsm submission listener with AUTH PLAIN"
+	run_submission
+fi
 for pc in "${PROFILE_CASES[@]}"; do
 	profile_case "$pc"
 done
+((EXPERIMENTS)) && experiments
 
+# The machine may be shared: a high load average means other work took CPU from the runs.
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/machine.txt"
 summarise
-cat "$OUT/summary.md"
+cat "$OUT/machine.txt" "$OUT/summary.md"
 echo "results: $OUT"
 cat "$OUT/result.txt"

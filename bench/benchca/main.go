@@ -4,10 +4,10 @@
 //
 //	benchca -dir DIR -names localhost,127.0.0.1
 //
-// writes DIR/ca.pem, DIR/ca-key.pem, DIR/cert.pem (leaf only), DIR/key.pem and
-// DIR/chain.pem (key, then leaf, the order Postfix's smtpd_tls_chain_files reads; like
-// cjsm's tls.cert_file it leaves out the CA certificate). The certificates are valid for
-// 7 days.
+// writes DIR/ca.pem, DIR/ca-key.pem, DIR/cert.pem (the leaf only), DIR/key.pem and
+// DIR/chain.pem. chain.pem holds the key and then the leaf, the order that Postfix's
+// smtpd_tls_chain_files reads. Like cjsm's tls.cert_file, it leaves out the CA certificate.
+// The certificates are valid for 7 days.
 package main
 
 import (

@@ -208,6 +208,7 @@ func startTestServer(t *testing.T) *testServer {
 	if err := ca.WriteFiles(ts.caFile, dir+"/ca-key.pem"); err != nil {
 		t.Fatal(err)
 	}
+
 	certPEM, keyPEM, err := ca.Issue([]string{"127.0.0.1"}, time.Hour)
 	if err != nil {
 		t.Fatal(err)
@@ -216,13 +217,14 @@ func startTestServer(t *testing.T) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
+
 	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
-		ts.conns.Add(1)
 		return &testSession{ts: ts, conn: c}, nil
 	}))
 	srv.Domain = "test.server"
 	srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
 	srv.ErrorLog = nopLogger{}
+
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -230,9 +232,24 @@ func startTestServer(t *testing.T) *testServer {
 	ts.addr = l.Addr().String()
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go func() { defer wg.Done(); _ = srv.Serve(l) }()
+	go func() { defer wg.Done(); _ = srv.Serve(&countingListener{Listener: l, n: &ts.conns}) }()
 	t.Cleanup(func() { srv.Close(); wg.Wait() })
 	return ts
+}
+
+// countingListener counts accepted TCP connections; go-smtp starts a new session after
+// STARTTLS, so sessions do not count connections.
+type countingListener struct {
+	net.Listener
+	n *atomic.Int64
+}
+
+func (l *countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.n.Add(1)
+	}
+	return c, err
 }
 
 type nopLogger struct{}
@@ -343,6 +360,16 @@ func TestRunReusedConnections(t *testing.T) {
 	}
 }
 
+func TestRunQuickAck(t *testing.T) {
+	ts := startTestServer(t)
+	opts, tc := testOptions(t, ts, "-quickack")
+	res := run(context.Background(), opts, tc)
+	res.printErrors(testWriter{t})
+	if res.ok != 20 || res.errors != 0 {
+		t.Fatalf("ok = %d, errors = %d; want 20 and 0", res.ok, res.errors)
+	}
+}
+
 func TestRunWithAuth(t *testing.T) {
 	ts := startTestServer(t)
 	opts, tc := testOptions(t, ts, "-auth-user", "a@b.test", "-auth-password-env", "PW")
@@ -395,15 +422,19 @@ func TestRunUntrustedCertificateFails(t *testing.T) {
 
 func TestParseOptionsRequiresFlags(t *testing.T) {
 	getenv := func(string) string { return "" }
+	base := []string{"-addr", "h:1", "-ca", "x", "-from", "a@b", "-to", "c@d"}
 	cases := map[string][]string{
 		"no addr":          {"-ca", "x", "-from", "a@b", "-to", "c@d"},
 		"no ca":            {"-addr", "h:1", "-from", "a@b", "-to", "c@d"},
 		"no recipient":     {"-addr", "h:1", "-ca", "x", "-from", "a@b"},
-		"user without env": {"-addr", "h:1", "-ca", "x", "-from", "a@b", "-to", "c@d", "-auth-user", "u"},
-		"empty password":   {"-addr", "h:1", "-ca", "x", "-from", "a@b", "-to", "c@d", "-auth-user", "u", "-auth-password-env", "PW"},
-		"unknown curve":    {"-addr", "h:1", "-ca", "x", "-from", "a@b", "-to", "c@d", "-curves", "P999"},
-		"zero sessions":    {"-addr", "h:1", "-ca", "x", "-from", "a@b", "-to", "c@d", "-c", "0"},
-		"stray argument":   {"-addr", "h:1", "-ca", "x", "-from", "a@b", "-to", "c@d", "extra"},
+		"user without env": append(base[:8:8], "-auth-user", "u"),
+		"empty password":   append(base[:8:8], "-auth-user", "u", "-auth-password-env", "PW"),
+		"unknown curve":    append(base[:8:8], "-curves", "P999"),
+		"zero sessions":    append(base[:8:8], "-c", "0"),
+		"stray argument":   append(base[:8:8], "extra"),
+	}
+	if _, err := parseOptions(base, getenv); err != nil {
+		t.Fatalf("parseOptions(%q) = %v; the base of the cases must be valid", base, err)
 	}
 	for name, args := range cases {
 		if _, err := parseOptions(args, getenv); err == nil {

@@ -48,6 +48,7 @@ type options struct {
 	timeout      time.Duration
 	curves       []tls.CurveID
 	runID        string
+	quickAck     bool
 }
 
 func main() {
@@ -82,6 +83,7 @@ func parseOptions(args []string, getenv func(string) string) (options, error) {
 	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
 	var o options
 	var to, size, curves, passwordEnv string
+
 	fs.StringVar(&o.addr, "addr", "", "server address as host:port; required")
 	fs.StringVar(&o.serverName, "server-name", "",
 		"name the server certificate must be valid for (default: the host of -addr)")
@@ -96,14 +98,20 @@ func parseOptions(args []string, getenv func(string) string) (options, error) {
 		"by 1024 or 1048576")
 	fs.BoolVar(&o.reuse, "reuse", false, "reuse each connection for many messages, with RSET "+
 		"between them (default: a new connection for each message)")
+
 	fs.StringVar(&o.authUser, "auth-user", "", "sign in with AUTH PLAIN as this user")
 	fs.StringVar(&passwordEnv, "auth-password-env", "",
 		"name of the environment variable that holds the AUTH PLAIN password")
+
 	fs.DurationVar(&o.timeout, "timeout", time.Minute, "time allowed for each command and reply")
 	fs.StringVar(&curves, "curves", "X25519,P256", "TLS key exchange groups offered, in order "+
 		"of preference: X25519, P256, P384, P521, X25519MLKEM768; \"default\" keeps Go's list")
+	fs.BoolVar(&o.quickAck, "quickack", false, "acknowledge every segment from the server at "+
+		"once (Linux TCP_QUICKACK), so that the client's delayed ACK cannot stall a server "+
+		"that writes two small segments in a row with Nagle's algorithm on")
 	fs.StringVar(&o.runID, "run-id", "", "label put in each Message-ID (default: the start "+
 		"time), so that every message of every run is unique")
+
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -132,6 +140,7 @@ func (o *options) check(to, size, curves, passwordEnv string, getenv func(string
 	if o.serverName == "" {
 		o.serverName = host
 	}
+
 	for _, rcpt := range strings.Split(to, ",") {
 		if rcpt = strings.TrimSpace(rcpt); rcpt != "" {
 			o.to = append(o.to, rcpt)
@@ -146,6 +155,7 @@ func (o *options) check(to, size, curves, passwordEnv string, getenv func(string
 	if o.curves, err = parseCurves(curves); err != nil {
 		return err
 	}
+
 	if (o.authUser == "") != (passwordEnv == "") {
 		return errors.New("-auth-user and -auth-password-env go together; give both or neither")
 	}

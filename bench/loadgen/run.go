@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// result is what one run measured, merged from every worker.
+// result is the measurements of one run, merged from every worker.
 type result struct {
 	start, end  time.Time
 	ok          int
@@ -66,7 +66,7 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 	return sorted[rank-1]
 }
 
-// workerResult is what one worker measured.
+// workerResult is the measurements of one worker.
 type workerResult struct {
 	ok, errors, connections int
 	latencies               []time.Duration

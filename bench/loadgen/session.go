@@ -22,6 +22,7 @@ type session struct {
 	timeout    time.Duration
 	tlsVersion string
 	tlsGroup   string
+	sizeParam  bool // the server offers SIZE (RFC 1870), so MAIL FROM may declare one
 }
 
 // dial opens a connection and brings it to the point where MAIL FROM may be sent.
@@ -30,6 +31,9 @@ func dial(ctx context.Context, opts options, tlsConfig *tls.Config) (*session, e
 	raw, err := d.DialContext(ctx, "tcp", opts.addr)
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s: %w", opts.addr, err)
+	}
+	if opts.quickAck {
+		raw = withQuickAck(raw)
 	}
 	s := &session{conn: raw, r: bufio.NewReader(raw), w: bufio.NewWriter(raw),
 		timeout: opts.timeout}
@@ -73,14 +77,16 @@ func (s *session) start(ctx context.Context, opts options, tlsConfig *tls.Config
 	s.conn, s.r, s.w = tc, bufio.NewReader(tc), bufio.NewWriterSize(tc, 32<<10)
 	s.tlsVersion, s.tlsGroup = tls.VersionName(state.Version), state.CurveID.String()
 
-	if _, err := s.command(250, "EHLO "+opts.ehlo); err != nil {
+	ehlo, err = s.command(250, "EHLO "+opts.ehlo)
+	if err != nil {
 		return err
 	}
+	s.sizeParam = ehlo.has("SIZE")
 	if opts.authUser != "" {
 		// RFC 4616: the PLAIN message is authzid NUL authcid NUL passwd.
 		token := base64.StdEncoding.EncodeToString(
 			[]byte("\x00" + opts.authUser + "\x00" + opts.authPassword))
-		if _, err := s.commandQuiet(235, "AUTH PLAIN "+token, "AUTH PLAIN"); err != nil {
+		if _, err := s.commandLabelled(235, "AUTH PLAIN "+token, "AUTH PLAIN"); err != nil {
 			return err
 		}
 	}
@@ -91,7 +97,10 @@ func (s *session) start(ctx context.Context, opts options, tlsConfig *tls.Config
 // reading the server's reply. msg must end with CRLF and be dot-stuffed already.
 func (s *session) send(from string, to []string, msg []byte) (time.Duration, error) {
 	// SIZE is declared as an MTA relaying the message would (RFC 1870).
-	mail := fmt.Sprintf("MAIL FROM:<%s> SIZE=%d", from, len(msg))
+	mail := "MAIL FROM:<" + from + ">"
+	if s.sizeParam {
+		mail += fmt.Sprintf(" SIZE=%d", len(msg))
+	}
 	if _, err := s.command(250, mail); err != nil {
 		return 0, err
 	}
@@ -144,34 +153,35 @@ func (s *session) deadline() { _ = s.conn.SetDeadline(time.Now().Add(s.timeout))
 // command sends line and reads the reply, which must be in the class of want (2xx for 250)
 // or, for 3xx and 220, that exact code.
 func (s *session) command(want int, line string) (reply, error) {
-	return s.commandQuiet(want, line, line)
+	return s.commandLabelled(want, line, line)
 }
 
-// commandQuiet is command with the text used in error messages given apart from the line,
-// so that credentials stay out of them.
-func (s *session) commandQuiet(want int, line, shown string) (reply, error) {
+// commandLabelled is command with the label used in error messages given apart from the
+// line, so that credentials stay out of them.
+func (s *session) commandLabelled(want int, line, label string) (reply, error) {
 	s.deadline()
 	if _, err := s.w.WriteString(line + "\r\n"); err != nil {
-		return reply{}, fmt.Errorf("%s: %w", shown, err)
+		return reply{}, fmt.Errorf("%s: %w", label, err)
 	}
 	if err := s.w.Flush(); err != nil {
-		return reply{}, fmt.Errorf("%s: %w", shown, err)
+		return reply{}, fmt.Errorf("%s: %w", label, err)
 	}
-	return s.expect(want, shown)
+	return s.expect(want, label)
 }
 
-// expect reads one reply and checks its code against want, as command does.
-func (s *session) expect(want int, what string) (reply, error) {
+// expect reads one reply and checks its code against want, as command does. label names
+// the step in error messages.
+func (s *session) expect(want int, label string) (reply, error) {
 	rep, err := readReply(s.r)
 	if err != nil {
-		return rep, fmt.Errorf("%s: %w", what, err)
+		return rep, fmt.Errorf("%s: %w", label, err)
 	}
 	ok := rep.code == want
 	if want == 250 {
 		ok = rep.code/100 == 2
 	}
 	if !ok {
-		return rep, fmt.Errorf("%s: server replied %d %s", what, rep.code,
+		return rep, fmt.Errorf("%s: server replied %d %s", label, rep.code,
 			strings.Join(rep.lines, " / "))
 	}
 	return rep, nil
@@ -213,7 +223,8 @@ func readReply(r *bufio.Reader) (reply, error) {
 		raw, err := r.ReadSlice('\n')
 		if err != nil {
 			if errors.Is(err, bufio.ErrBufferFull) {
-				return rep, fmt.Errorf("%w: line longer than %d octets", errMalformedReply, r.Size())
+				return rep, fmt.Errorf("%w: line longer than %d octets", errMalformedReply,
+					r.Size())
 			}
 			return rep, err
 		}

@@ -7,10 +7,12 @@
 // ticks is the sum of utime, stime, cutime and cstime of every live process in the tree, in
 // clock ticks (USER_HZ, 100 a second on Linux). A process that has exited and been reaped
 // is counted in its parent's cutime and cstime, so the difference between two readings is
-// the CPU time the tree used in between, including processes that came and went. hwm_kb is
-// the sum of the peak resident set sizes (VmHWM) of the live processes, which overstates
-// the peak of a tree whose processes share pages or peaked at different times; pss_kb is
-// the sum of their current proportional set sizes (Pss), which counts shared pages once.
+// the CPU time the tree used in between, including processes that came and went.
+//
+// hwm_kb is the sum of the peak resident set sizes (VmHWM) of the live processes. It
+// overstates the peak of a tree whose processes share pages or peaked at different times.
+// pss_kb is the sum of their current proportional set sizes (Pss), which count shared
+// pages once.
 package main
 
 import (
@@ -57,7 +59,7 @@ type tree struct {
 	hwmKB, rssKB, pssKB int64
 }
 
-// stat is what procstat uses of one /proc/PID/stat line.
+// stat is the part of one /proc/PID/stat line that procstat uses.
 type stat struct {
 	ppid  int
 	ticks int64 // utime + stime + cutime + cstime

@@ -15,7 +15,7 @@ import (
 	"github.com/emersion/go-smtp"
 )
 
-// counts is what the sink has received since it started.
+// counts are the sink's totals since it started.
 type counts struct {
 	Messages   int64 `json:"messages"`
 	Recipients int64 `json:"recipients"`

@@ -51,6 +51,7 @@ func sendOverTLS(t *testing.T, s *sink, pool *x509.CertPool, rcpts []string) {
 	if err := c.StartTLS(&tls.Config{RootCAs: pool, ServerName: "localhost"}); err != nil {
 		t.Fatalf("STARTTLS: %v", err)
 	}
+
 	if err := c.Mail("a@b.test"); err != nil {
 		t.Fatal(err)
 	}
@@ -59,6 +60,7 @@ func sendOverTLS(t *testing.T, s *sink, pool *x509.CertPool, rcpts []string) {
 			t.Fatal(err)
 		}
 	}
+
 	w, err := c.Data()
 	if err != nil {
 		t.Fatal(err)
