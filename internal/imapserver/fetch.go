@@ -3,6 +3,7 @@ package imapserver
 import (
 	"bufio"
 	"bytes"
+	"context"
 
 	"github.com/emersion/go-imap/v2"
 	goimapserver "github.com/emersion/go-imap/v2/imapserver"
@@ -51,6 +52,12 @@ func (s *session) Fetch(w *goimapserver.FetchWriter, numSet imap.NumSet,
 	for _, uid := range uids {
 		msgs = append(msgs, sel.msgs[uid])
 	}
+	if needsDetails(options) {
+		var err error
+		if msgs, err = s.loadDetails(ctx, msgs); err != nil {
+			return s.mapErr(err)
+		}
+	}
 	write := func(m mailbox.Message, raw []byte) error {
 		return writeFetch(w, sel.seqOf(m.UID), m, raw, options, flagsChanged[m.UID])
 	}
@@ -66,6 +73,52 @@ func (s *session) Fetch(w *goimapserver.FetchWriter, numSet imap.NumSet,
 		}
 	}
 	return nil
+}
+
+// loadDetails returns msgs with every column read. It reads from the store the messages that
+// SELECT filled only with UID and Flags, and keeps the flags of the view, as last reported.
+//
+// NOTE: a message that another session expunged and this one has not yet reported is no
+// longer in the store, so it is left out: a FETCH of it that needs more than UID and FLAGS
+// returns nothing for it.
+func (s *session) loadDetails(ctx context.Context, msgs []mailbox.Message) ([]mailbox.Message,
+	error) {
+	sel := s.sel
+	var missing []int64
+	for _, m := range msgs {
+		if m.Blob == "" {
+			missing = append(missing, m.UID)
+		}
+	}
+	if len(missing) == 0 {
+		return msgs, nil
+	}
+	loaded, err := s.svc().MessagesByUID(ctx, s.personID, sel.mbox, missing)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range loaded {
+		if known, ok := sel.msgs[m.UID]; ok {
+			m.Flags = known.Flags
+			sel.msgs[m.UID] = m
+		}
+	}
+	out := msgs[:0]
+	for _, m := range msgs {
+		if m.Blob == "" {
+			if m = sel.msgs[m.UID]; m.Blob == "" {
+				continue
+			}
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// needsDetails reports whether a FETCH needs more of a message than its UID and flags.
+func needsDetails(options *imap.FetchOptions) bool {
+	return needsContent(options) || options.RFC822Size || options.InternalDate ||
+		options.ModSeq
 }
 
 func wantsSeen(options *imap.FetchOptions) bool {

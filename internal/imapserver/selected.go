@@ -15,7 +15,8 @@ import (
 
 // selected is the session's view of its selected folder. Message sequence numbers are
 // positions in uids. RFC 3501 section 7 lets the view change only when the session reports
-// the change to the client (EXISTS, EXPUNGE, FETCH FLAGS).
+// the change to the client (EXISTS, EXPUNGE, FETCH FLAGS). SELECT fills only UID and Flags
+// of each entry in msgs, so an entry with an empty Blob has not been read in full yet.
 type selected struct {
 	mbox     store.Mailbox
 	readOnly bool                      // opened with EXAMINE
@@ -73,21 +74,22 @@ func (s *session) Select(name string, options *imap.SelectOptions) (*imap.Select
 	if err != nil {
 		return nil, s.mapErr(err)
 	}
-	b, msgs, err := s.svc().Messages(ctx, s.personID, b)
+	// SELECT reads only the UIDs and flags: Fetch reads the other columns of the messages
+	// it is asked for.
+	folder, err := s.svc().MessageFlags(ctx, s.personID, b)
 	if err != nil {
 		return nil, s.mapErr(err)
 	}
+	b = folder.Mailbox
 	sel := &selected{mbox: b, readOnly: options.ReadOnly, writable: rights.Write,
-		modseq: b.HighestModSeq, msgs: make(map[int64]mailbox.Message, len(msgs))}
-	keywords := mailbox.FlagSet{}
+		modseq: b.HighestModSeq, uids: folder.UIDs,
+		msgs: make(map[int64]mailbox.Message, len(folder.UIDs))}
+	keywords := folder.InUse
 	var firstUnseen uint32
-	for i, m := range msgs {
-		sel.uids = append(sel.uids, m.UID)
-		sel.msgs[m.UID] = m
-		for _, f := range m.Flags {
-			keywords.Add(f)
-		}
-		if firstUnseen == 0 && !m.Flags.Has(mailbox.FlagSeen) {
+	for i, uid := range folder.UIDs {
+		flags := folder.Flags[i]
+		sel.msgs[uid] = mailbox.Message{UID: uid, Flags: flags}
+		if firstUnseen == 0 && !flags.Has(mailbox.FlagSeen) {
 			firstUnseen = uint32(i + 1)
 		}
 	}
@@ -116,7 +118,7 @@ func (s *session) Select(name string, options *imap.SelectOptions) (*imap.Select
 	return &imap.SelectData{
 		Flags:             toIMAPFlags(keywords.List()),
 		PermanentFlags:    permanent,
-		NumMessages:       uint32(len(msgs)),
+		NumMessages:       uint32(len(folder.UIDs)),
 		FirstUnseenSeqNum: firstUnseen,
 		UIDNext:           imap.UID(b.UIDNext),
 		UIDValidity:       uint32(b.UIDValidity),

@@ -274,20 +274,21 @@ func (s *session) Status(name string, options *imap.StatusOptions) (*imap.Status
 // status fills the STATUS items of a folder (RFC 9051 section 6.3.11).
 func (s *session) status(ctx context.Context, b store.Mailbox,
 	options *imap.StatusOptions) (*imap.StatusData, error) {
-	b, msgs, err := s.svc().Messages(ctx, s.personID, b)
+	folder, err := s.svc().MessageFlags(ctx, s.personID, b)
 	if err != nil {
 		return nil, err
 	}
+	b = folder.Mailbox
 	var unseen, deleted uint32
-	for _, m := range msgs {
-		if !m.Flags.Has(mailbox.FlagSeen) {
+	for _, flags := range folder.Flags {
+		if !flags.Has(mailbox.FlagSeen) {
 			unseen++
 		}
-		if m.Flags.Has(mailbox.FlagDeleted) {
+		if flags.Has(mailbox.FlagDeleted) {
 			deleted++
 		}
 	}
-	num := uint32(len(msgs))
+	num := uint32(len(folder.UIDs))
 	var recent uint32
 	size := b.SizeBytes
 	limit := uint32(s.svc().MaxMessageBytes())

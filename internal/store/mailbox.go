@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"strings"
 	"time"
 )
@@ -252,6 +253,50 @@ func (s *Store) MessagesIn(ctx context.Context, mailboxID int64) ([]MailboxMessa
 func (s *Store) MessagesChangedSince(ctx context.Context, mailboxID,
 	modseq int64) ([]MailboxMessage, error) {
 	return s.messagesWhere(ctx, "mm.mailbox_id = ? AND mm.modseq > ?", mailboxID, modseq)
+}
+
+// UIDFlags is the UID and stored flags of one message of a folder.
+type UIDFlags struct {
+	UID   int64
+	Flags string // space-separated system flags and keywords, as in MailboxMessage
+}
+
+// MessageUIDFlags lists a folder's UIDs and stored flags in UID order. It reads
+// mailbox_messages alone, without the join with messages, so that IMAP SELECT of a large
+// folder reads only what the sequence-number map and flags need. Messages with equal flags
+// share one string, so that a large folder costs one allocation per distinct value.
+func (s *Store) MessageUIDFlags(ctx context.Context, mailboxID int64) ([]UIDFlags, error) {
+	rows, err := s.query(ctx, `SELECT uid, flags FROM mailbox_messages WHERE mailbox_id = ?
+		ORDER BY uid`, mailboxID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []UIDFlags
+	distinct := map[string]string{}
+	var raw sql.RawBytes
+	for rows.Next() {
+		var m UIDFlags
+		if err := rows.Scan(&m.UID, &raw); err != nil {
+			return nil, err
+		}
+		flags, ok := distinct[string(raw)]
+		if !ok {
+			flags = string(raw)
+			distinct[flags] = flags
+		}
+		m.Flags = flags
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// MessagesInUIDRange lists a folder's messages whose UID is from first to last inclusive,
+// in UID order.
+func (s *Store) MessagesInUIDRange(ctx context.Context, mailboxID, first,
+	last int64) ([]MailboxMessage, error) {
+	return s.messagesWhere(ctx, "mm.mailbox_id = ? AND mm.uid BETWEEN ? AND ?", mailboxID,
+		first, last)
 }
 
 // MessageByUID returns one message of a folder, or ErrNotFound.

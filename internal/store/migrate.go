@@ -21,6 +21,7 @@ var migrations = []migration{
 	{2, "queue, mailboxes and tracking", schemaV2},
 	{3, "mailbox folders, flags, modseq, quotas", schemaV3},
 	{4, "list owners and moderation, delegated access, membership review", schemaV4},
+	{5, "index of UIDs and flags for IMAP SELECT", schemaV5},
 }
 
 // SchemaVersion is the newest schema version this build knows.

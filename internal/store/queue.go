@@ -198,3 +198,25 @@ func (s *Store) ReleaseLeases(ctx context.Context, owner string) (int64, error) 
 	}
 	return res.RowsAffected()
 }
+
+// FinishLeasedWithEvent is FinishLeased that also records ev in the same transaction, when
+// the outcome is recorded.
+func (s *Store) FinishLeasedWithEvent(ctx context.Context, id int64, owner string, o QueueOutcome, ev *Event) (bool, error) {
+	ok := false
+	err := s.InTx(ctx, func(tx *Tx) error {
+		res, err := tx.exec(ctx, `UPDATE queue SET state = ?, attempts = attempts + 1,
+			next_attempt = ?, last_error = ?, delay_notified = ?, lease_owner = '',
+			lease_until = 0, updated_at = ? WHERE id = ? AND lease_owner = ?`, o.State,
+			micros(o.NextAttempt), o.LastError, o.DelayNotified, micros(time.Now()), id, owner)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil || n != 1 {
+			return err
+		}
+		ok = true
+		return tx.AddEvent(ctx, ev)
+	})
+	return ok, err
+}

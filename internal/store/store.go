@@ -87,13 +87,17 @@ func OpenNoMigrate(ctx context.Context, dsn string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", redactDSN(dsn), err)
 	}
+	maxConns := 20
 	if dialect == SQLite {
 		// SQLite allows one writer at a time. Every transaction starts IMMEDIATE (see
 		// parseDSN), so writers queue on busy_timeout instead of failing on upgrade.
-		db.SetMaxOpenConns(8)
-	} else {
-		db.SetMaxOpenConns(20)
+		maxConns = 8
 	}
+	db.SetMaxOpenConns(maxConns)
+	// Keep every connection open when idle: database/sql keeps only 2 by default, and a new
+	// PostgreSQL connection per message cost more CPU than the message itself in the relay
+	// benchmark (docs/benchmarks.md).
+	db.SetMaxIdleConns(maxConns)
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := db.PingContext(pingCtx); err != nil {
