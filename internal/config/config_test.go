@@ -92,8 +92,8 @@ func TestLoadAcceptsValidFile(t *testing.T) {
 	if c.Log.Level != "debug" || c.Hostname != "mail1.cjsm.test" || c.Path != path {
 		t.Errorf("Load = level %q hostname %q path %q", c.Log.Level, c.Hostname, c.Path)
 	}
-	if c.Queue.Workers != 20 {
-		t.Errorf("queue.workers = %d, want the default 20", c.Queue.Workers)
+	if c.Queue.Workers != 50 {
+		t.Errorf("queue.workers = %d, want the default 50", c.Queue.Workers)
 	}
 }
 
@@ -159,8 +159,8 @@ func TestLoadNamesOptionValueAndFix(t *testing.T) {
 			[]string{"limits.max_message_size 10", "between 1024 and 1073741824"}},
 		{"no recipients", map[string]string{"limits.max_recipients": "0"},
 			[]string{"limits.max_recipients 0", "between 1 and 100000"}},
-		{"per-destination above workers", map[string]string{"queue.per_destination": "50"},
-			[]string{"queue.per_destination 50", "queue.workers (20)"}},
+		{"per-destination above workers", map[string]string{"queue.per_destination": "60"},
+			[]string{"queue.per_destination 60", "queue.workers (50)"}},
 		{"store DSN of another database", map[string]string{
 			"store.dsn": `"mysql://cjsm:secret@db.internal/cjsm"`},
 			[]string{"store.dsn", "mysql://cjsm:xxxxx@db.internal/cjsm", "sqlite:", "postgres://"}},

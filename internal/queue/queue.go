@@ -123,9 +123,10 @@ type Queue struct {
 	// sessions. It must not fail the delivery: the copies are already safe.
 	OnFiled func(ctx context.Context, messageID int64, mailboxIDs []int64, data []byte)
 
-	wake     chan struct{}
-	mu       sync.Mutex
-	inFlight map[string]int // deliveries in progress by domain
+	wake      chan struct{}
+	mu        sync.Mutex
+	inFlight  map[string]int // deliveries in progress by domain
+	slotFreed chan struct{}  // closed and replaced whenever a delivery slot frees
 }
 
 // New returns a queue. The deliverer and router may be set later with SetDeliverer, before
@@ -133,7 +134,7 @@ type Queue struct {
 func New(st *store.Store, blobs *blob.Store, cfg Config, logger *slog.Logger) *Queue {
 	return &Queue{st: st, blobs: blobs, cfg: cfg, log: logger.With("log", "mail"),
 		owner: cfg.NodeID, wake: make(chan struct{}, 1),
-		inFlight: map[string]int{}}
+		inFlight: map[string]int{}, slotFreed: make(chan struct{})}
 }
 
 // SetDeliverer sets the deliverer and the router for notices.

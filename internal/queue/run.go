@@ -97,7 +97,7 @@ func (q *Queue) dispatch(ctx context.Context, jobs chan<- job) {
 	}
 }
 
-// acquire waits for a delivery slot to domain.
+// acquire waits for a delivery slot to domain; release wakes it when one frees.
 func (q *Queue) acquire(ctx context.Context, domain string) bool {
 	for {
 		q.mu.Lock()
@@ -106,11 +106,12 @@ func (q *Queue) acquire(ctx context.Context, domain string) bool {
 			q.mu.Unlock()
 			return true
 		}
+		freed := q.slotFreed
 		q.mu.Unlock()
 		select {
 		case <-ctx.Done():
 			return false
-		case <-time.After(20 * time.Millisecond):
+		case <-freed:
 		}
 	}
 }
@@ -118,6 +119,9 @@ func (q *Queue) acquire(ctx context.Context, domain string) bool {
 func (q *Queue) release(domain string) {
 	q.mu.Lock()
 	q.inFlight[domain]--
+	// Closing the channel wakes every waiter; each re-checks its own domain.
+	close(q.slotFreed)
+	q.slotFreed = make(chan struct{})
 	q.mu.Unlock()
 }
 
@@ -189,7 +193,8 @@ func (q *Queue) record(ctx context.Context, msg store.Message, data []byte, entr
 				delayed = append(delayed, q.dsnRecipient(e, f, "delayed", f.Message))
 			}
 		}
-		ok, err := q.st.FinishLeased(ctx, e.ID, q.owner, out)
+		// The outcome and its tracking event commit together: one sync, not two.
+		ok, err := q.st.FinishLeasedWithEvent(ctx, e.ID, q.owner, out, &ev)
 		if err != nil {
 			q.log.Error("cannot record delivery outcome", "queue_id", msg.QueueID, "rcpt", e.Recipient, "err", err)
 			continue
@@ -199,7 +204,7 @@ func (q *Queue) record(ctx context.Context, msg store.Message, data []byte, entr
 				"queue_id", msg.QueueID, "rcpt", e.Recipient)
 			continue
 		}
-		q.RecordEvent(ctx, ev)
+		q.logEvent(ev)
 	}
 	// TODO: send "delivered" and "relayed" notices to recipients that asked for
 	// NOTIFY=SUCCESS (RFC 3461 section 5.2.2); only failures and delays are reported now.
