@@ -401,7 +401,7 @@ func TestRunWrongPasswordFails(t *testing.T) {
 func TestRunUntrustedCertificateFails(t *testing.T) {
 	ts := startTestServer(t)
 	other := startTestServer(t) // its CA did not sign ts's certificate
-	opts, tc := testOptions(t, ts)
+	opts, _ := testOptions(t, ts)
 	opts.caFile = other.caFile
 	tc, err := clientTLS(opts)
 	if err != nil {
