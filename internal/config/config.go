@@ -27,6 +27,7 @@ type Config struct {
 	Hostname        string `toml:"hostname"`
 	NodeID          string `toml:"node_id"`
 	CommunitySuffix string `toml:"community_suffix"`
+	Postmaster      string `toml:"postmaster"`
 	DataDir         string `toml:"data_dir"`
 
 	Store  Store  `toml:"store"`
@@ -304,6 +305,11 @@ func (c *Config) Validate() []string {
 	}
 	if err := address.ValidateSuffix(c.CommunitySuffix); err != nil {
 		add("community_suffix %q is invalid: %v; use a DNS name such as cjsm.net", c.CommunitySuffix, err)
+	}
+	if c.Postmaster != "" {
+		if _, err := address.Parse(c.Postmaster); err != nil {
+			add("postmaster %q is invalid: %v; give the community address of the operators' group mailbox", c.Postmaster, err)
+		}
 	}
 	if c.DataDir == "" {
 		add("data_dir is empty: set it to a directory cjsm may write, such as /var/lib/cjsm")

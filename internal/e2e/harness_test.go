@@ -50,14 +50,15 @@ type env struct {
 }
 
 type options struct {
-	dsn      string        // store DSN; empty uses SQLite in the test's directory
-	dataDir  string        // shared data directory, for two nodes on one store
-	expire   time.Duration // queue.expire; default 5d
-	retry    time.Duration // queue.retry_initial; default 1s
-	mxPort   int           // port of every delivery destination
-	dns      *testenv.DNSServer
-	ca       *pki.CA
-	noCommon bool // skip the common community fixture (a second node on one store)
+	dsn        string        // store DSN; empty uses SQLite in the test's directory
+	dataDir    string        // shared data directory, for two nodes on one store
+	expire     time.Duration // queue.expire; default 5d
+	retry      time.Duration // queue.retry_initial; default 1s
+	mxPort     int           // port of every delivery destination
+	dns        *testenv.DNSServer
+	ca         *pki.CA
+	noCommon   bool   // skip the common community fixture (a second node on one store)
+	postmaster string // the postmaster option
 }
 
 // start runs a node with the common community: hosted organisation "Medway Victim Support"
@@ -97,6 +98,7 @@ func start(t *testing.T, o options) *env {
 	delay := expire / 2
 	text := fmt.Sprintf(`hostname = "mail.cjsm.test"
 node_id = %q
+postmaster = %q
 community_suffix = %q
 data_dir = %q
 [store]
@@ -124,7 +126,7 @@ poll_interval = "100ms"
 [log]
 format = "text"
 level = "debug"
-`, filepath.Base(e.dir), suffix, dataDir, o.dsn, e.dns.Addr(), retry.String(), (4 * retry).String(), expire.String(), delay.String())
+`, filepath.Base(e.dir), o.postmaster, suffix, dataDir, o.dsn, e.dns.Addr(), retry.String(), (4 * retry).String(), expire.String(), delay.String())
 	cfgPath := filepath.Join(e.dir, "cjsm.toml")
 	if err := os.WriteFile(cfgPath, []byte(text), 0o644); err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cjsm/cjsm/internal/store"
 	"github.com/cjsm/cjsm/internal/testenv"
 )
 
@@ -253,5 +254,30 @@ func TestUnverifiedGatewayDomainGetsNoMail(t *testing.T) {
 	out := e.submit(alice, alice, []string{dan}, message(alice, dan, "s", "b"))
 	if !strings.HasPrefix(out, "REFUSED 550") || !strings.Contains(out, "verified") {
 		t.Errorf("mail to a person in an unverified domain: got %q, want 550 saying the domain is not verified", out)
+	}
+}
+
+func TestPostmasterReachesConfiguredMailbox(t *testing.T) {
+	group := "caseworkers@mvs." + suffix
+	e := start(t, options{postmaster: group})
+	alice := "alice.adams@mvs." + suffix
+	for _, rcpt := range []string{"postmaster", "Postmaster@" + suffix, "postmaster@mvs." + suffix} {
+		if out := e.submit(alice, alice, []string{rcpt}, message(alice, group, "to "+rcpt, "b")); !strings.HasPrefix(out, "QUEUED") {
+			t.Errorf("RCPT TO:<%s>: %s", rcpt, out)
+		}
+	}
+	g, err := e.dirSvc.GroupMailbox(t.Context(), group)
+	e.must(err)
+	if n := len(e.mailbox(store.OwnerGroup, g.ID)); n != 3 {
+		t.Errorf("postmaster mailbox %s has %d messages, want 3", group, n)
+	}
+}
+
+func TestPostmasterRejectedWhenUnconfigured(t *testing.T) {
+	e := start(t, options{})
+	alice := "alice.adams@mvs." + suffix
+	out := e.submit(alice, alice, []string{"postmaster@" + suffix}, message(alice, "postmaster@"+suffix, "s", "b"))
+	if !strings.HasPrefix(out, "REFUSED 550") || !strings.Contains(out, "postmaster") {
+		t.Errorf("postmaster with none configured: got %q, want 550 naming the postmaster", out)
 	}
 }

@@ -36,6 +36,15 @@ func (r *Relay) resolve(ctx context.Context, addr, sender string) (resolution, e
 	var res resolution
 	seen := map[string]bool{}
 	err := r.resolveInto(ctx, addr, sender, &res, seen, 0, true)
+	if err != nil && r.isPostmaster(addr) {
+		// Nobody in the community has this postmaster address, so the service's own
+		// postmaster takes it.
+		if r.Postmaster == "" {
+			return res, reject(550, [3]int{5, 1, 1}, "No postmaster mailbox is configured on this service; contact the service desk")
+		}
+		res, seen = resolution{}, map[string]bool{}
+		err = r.resolveInto(ctx, r.Postmaster, sender, &res, seen, 0, true)
+	}
 	return res, err
 }
 
@@ -286,4 +295,19 @@ func (r *Relay) Deliver(ctx context.Context, c *smtpserver.Conn, sp smtpserver.P
 func (r *Relay) RouteNotice(ctx context.Context, addr string) ([]queue.LocalRecipient, []queue.RemoteRecipient, error) {
 	res, err := r.resolve(ctx, addr, "")
 	return res.local, res.remote, err
+}
+
+// isPostmaster reports whether addr is the reserved postmaster mailbox: the bare local part,
+// or postmaster at the community suffix or any domain under it (RFC 5321 section 4.5.1; the
+// local part is case-insensitive).
+func (r *Relay) isPostmaster(addr string) bool {
+	local, domain, found := strings.Cut(addr, "@")
+	if !strings.EqualFold(local, "postmaster") {
+		return false
+	}
+	if !found {
+		return true
+	}
+	d := strings.ToLower(strings.TrimSuffix(domain, "."))
+	return d == r.suffix || address.IsUnderSuffix(d, r.suffix)
 }

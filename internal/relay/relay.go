@@ -33,6 +33,9 @@ type Relay struct {
 	queue  *queue.Queue
 	log    *slog.Logger
 
+	// Postmaster, when set, is the community address that mail to postmaster goes to.
+	Postmaster string
+
 	// CheckQuota, when set, checks a local recipient's storage quota for a message of size
 	// octets and reports whether the mailbox is nearly full (90%).
 	CheckQuota func(ctx context.Context, ownerKind string, ownerID, size int64) (nearlyFull bool, err error)
