@@ -53,6 +53,7 @@ type options struct {
 	dsn        string        // store DSN; empty uses SQLite in the test's directory
 	dataDir    string        // shared data directory, for two nodes on one store
 	expire     time.Duration // queue.expire; default 5d
+	delay      time.Duration // queue.delay_notice; default expire/2
 	retry      time.Duration // queue.retry_initial; default 1s
 	mxPort     int           // port of every delivery destination
 	dns        *testenv.DNSServer
@@ -95,7 +96,10 @@ func start(t *testing.T, o options) *env {
 	if retry == 0 {
 		retry = time.Second
 	}
-	delay := expire / 2
+	delay := o.delay
+	if delay == 0 {
+		delay = expire / 2
+	}
 	text := fmt.Sprintf(`hostname = "mail.cjsm.test"
 node_id = %q
 postmaster = %q

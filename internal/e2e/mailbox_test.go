@@ -75,3 +75,27 @@ func TestOverQuotaDeliveryGets452(t *testing.T) {
 		t.Errorf("RCPT to a full mailbox: got %q, want 452 4.2.2 saying it is full", out)
 	}
 }
+
+func TestNearlyFullMailboxGetsOneWarning(t *testing.T) {
+	e := start(t, options{})
+	alice, bob := "alice.adams@mvs."+suffix, "bob.brown@mvs."+suffix
+	p, err := e.dirSvc.Person(context.Background(), bob)
+	e.must(err)
+	queueIDOf(t, e.submit(alice, alice, []string{bob}, message(alice, bob, "first", strings.Repeat("x", 900))))
+	// The first message now fills over 90% of a 1,100-byte limit, so the next RCPT warns.
+	e.must(e.node.Mailboxes.SetQuota(context.Background(), store.OwnerPerson, p.ID, int64(len(e.inbox(bob)[0]))+100))
+	// Each RCPT checks the quota; the second must not file a second warning. Whether the
+	// messages themselves fit does not matter here.
+	for i := 0; i < 2; i++ {
+		e.submit(alice, alice, []string{bob}, message(alice, bob, "more", "x"))
+	}
+	warnings := 0
+	for _, m := range e.inbox(bob) {
+		if contains(m, "Subject: Your mailbox is nearly full") {
+			warnings++
+		}
+	}
+	if warnings != 1 {
+		t.Errorf("bob has %d quota warnings after two nearly-full deliveries, want exactly 1", warnings)
+	}
+}

@@ -52,12 +52,13 @@ func TestSubmissionToTrustedDomainArrivesAtPostfixOverVerifiedTLS(t *testing.T) 
 
 func TestWrongPeerCertificateDefersThenBouncesWithDSN(t *testing.T) {
 	pf, p := postfixMX(t, "wrong.example")
-	e := start(t, options{ca: p.ca, dns: p.dns, mxPort: p.port, expire: 4 * time.Second, retry: time.Second})
+	// Attempts come at about 0, 1, 3 and 7 s: the third, past the 1.5 s delay notice age, sends
+	// the notice, and the first after the 6 s expiry bounces, with room for a loaded machine.
+	e := start(t, options{ca: p.ca, dns: p.dns, mxPort: p.port, expire: 6 * time.Second,
+		delay: 1500 * time.Millisecond, retry: time.Second})
 	from, to := "alice.adams@mvs."+suffix, "duty.officer@police.test"
 	id := queueIDOf(t, e.submit(from, from, []string{to}, message(from, to, "urgent", "body")))
-	// delay_notice is half of expire here, so the sender first gets a delay notice and then
-	// the bounce.
-	msgs := e.waitInbox(from, 2, 30*time.Second)
+	msgs := e.waitInbox(from, 2, 40*time.Second)
 	if len(msgs) != 2 {
 		t.Fatalf("sender's INBOX has %d messages, want a delay notice and a bounce; events: %+v", len(msgs), e.events(id, ""))
 	}

@@ -31,12 +31,29 @@ func (n *Node) filed(ctx context.Context, messageID int64, mailboxIDs []int64, d
 }
 
 // checkQuota is the relay's quota check for a local recipient of a message of size octets.
-func (n *Node) checkQuota(ctx context.Context, ownerKind string, ownerID, size int64) (nearlyFull bool, err error) {
-	u, err := n.Mailboxes.CheckQuota(ctx, mailbox.Owner{Kind: ownerKind, ID: ownerID}, size)
+// A mailbox at 90% or more gets a warning in its INBOX, at most once a day from this node.
+func (n *Node) checkQuota(ctx context.Context, ownerKind string, ownerID, size int64, address string) (nearlyFull bool, err error) {
+	o := mailbox.Owner{Kind: ownerKind, ID: ownerID}
+	u, err := n.Mailboxes.CheckQuota(ctx, o, size)
 	if err != nil {
 		return false, err
 	}
-	return u.NearlyFull(), nil
+	if !u.NearlyFull() {
+		return false, nil
+	}
+	n.mu.Lock()
+	last, warned := n.quotaWarned[o]
+	due := !warned || time.Since(last) >= 24*time.Hour
+	if due {
+		n.quotaWarned[o] = time.Now()
+	}
+	n.mu.Unlock()
+	if due {
+		if err := n.Mailboxes.NotifyQuota(ctx, o, u, address, "postmaster@"+n.Config.Hostname); err != nil {
+			n.Log.Error("cannot file quota warning", "rcpt", address, "err", err)
+		}
+	}
+	return true, nil
 }
 
 // startMailboxAccess starts the IMAP and POP3 listeners and the daily retention run.

@@ -37,11 +37,12 @@ type Node struct {
 	// tests and the demo can run receiving servers on free loopback ports.
 	DeliveryPort int
 
-	mu        sync.Mutex
-	addrs     map[string]string
-	stoppers  []func(context.Context) error
-	serveErrs chan error
-	wg        sync.WaitGroup
+	mu          sync.Mutex
+	quotaWarned map[mailbox.Owner]time.Time // last quota warning per mailbox (see checkQuota)
+	addrs       map[string]string
+	stoppers    []func(context.Context) error
+	serveErrs   chan error
+	wg          sync.WaitGroup
 }
 
 // Open opens the stores named by cfg, applies migrations and checks the blob store against
@@ -63,7 +64,8 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Node, e
 			logger.With("component", "mailbox")),
 		SignIn: identity.NewSignIn(st, cfg.CommunitySuffix, cfg.Limits.MaxAuthFailures,
 			logger.With("component", "signin")),
-		addrs: map[string]string{}, serveErrs: make(chan error, 16)}
+		addrs: map[string]string{}, serveErrs: make(chan error, 16),
+		quotaWarned: map[mailbox.Owner]time.Time{}}
 	n.Queue.OnFiled = n.filed
 	n.SignIn.OnSignIn = n.signedIn
 	if err := n.CheckBlobs(ctx); err != nil {

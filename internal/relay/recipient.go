@@ -226,7 +226,7 @@ func (r *Relay) Rcpt(ctx context.Context, c *smtpserver.Conn, sp smtpserver.Prin
 		// A single mailbox that is full refuses the message; a list goes on to its other
 		// members, because one member's full mailbox must not stop the rest.
 		l := res.local[0]
-		nearly, err := r.CheckQuota(ctx, l.OwnerKind, l.OwnerID, max(p.mailSize, 1))
+		nearly, err := r.CheckQuota(ctx, l.OwnerKind, l.OwnerID, max(p.mailSize, 1), l.Address)
 		if errors.Is(err, mailbox.ErrOverQuota) {
 			r.recordRejection(ctx, p.from, to, remoteIP(c.Remote), "mailbox full")
 			return reject(452, [3]int{4, 2, 2}, "Mailbox <%s> is full; try again later, or ask the recipient to make room", to)
@@ -234,8 +234,6 @@ func (r *Relay) Rcpt(ctx context.Context, c *smtpserver.Conn, sp smtpserver.Prin
 			return err
 		}
 		if nearly {
-			// TODO: tell the mailbox owner (a notice in their INBOX, at most daily), not
-			// only the log.
 			r.log.Warn("mailbox is over 90% of its quota", "rcpt", l.Address)
 		}
 	}

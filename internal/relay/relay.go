@@ -37,8 +37,9 @@ type Relay struct {
 	Postmaster string
 
 	// CheckQuota, when set, checks a local recipient's storage quota for a message of size
-	// octets and reports whether the mailbox is nearly full (90%).
-	CheckQuota func(ctx context.Context, ownerKind string, ownerID, size int64) (nearlyFull bool, err error)
+	// octets and reports whether the mailbox is nearly full (90%); the node then warns the
+	// mailbox owner.
+	CheckQuota func(ctx context.Context, ownerKind string, ownerID, size int64, address string) (nearlyFull bool, err error)
 
 	mu        sync.Mutex
 	peers     peerTables
