@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -340,20 +341,23 @@ func TestRunReusedConnections(t *testing.T) {
 	if res.ok != 20 || res.errors != 0 {
 		t.Fatalf("ok = %d, errors = %d; want 20 and 0", res.ok, res.errors)
 	}
-	if res.connections != 3 {
-		t.Errorf("connections = %d, want one a session (3)", res.connections)
+	// A session opens its connection when it takes its first message, so a session that
+	// finds the work gone opens none: at most one connection a session (3).
+	conns := int(res.connections)
+	if conns < 1 || conns > 3 {
+		t.Errorf("connections = %d, want 1 to 3 (at most one a session)", res.connections)
 	}
-	if got := ts.conns.Load(); got != 3 {
-		t.Errorf("server saw %d connections, want 3", got)
+	if got := ts.conns.Load(); int(got) != conns {
+		t.Errorf("server saw %d connections, loadgen counted %d", got, conns)
 	}
 	// go-smtp resets after each transaction and on RSET; RSET comes before each message
-	// but the first on a connection: 20 - 3 = 17.
-	if got := ts.resets.Load(); got < 17 {
-		t.Errorf("server saw %d resets, want at least the 17 RSET commands", got)
+	// but the first on a connection.
+	if got := ts.resets.Load(); int(got) < 20-conns {
+		t.Errorf("server saw %d resets, want at least the %d RSET commands", got, 20-conns)
 	}
 	summary := res.summary(opts)
 	for _, want := range []string{"RESULT loadgen ", " ok=20 ", " errors=0 ", " reuse=1 ",
-		" connections=3 ", " p99_ms="} {
+		fmt.Sprintf(" connections=%d ", conns), " p99_ms="} {
 		if !strings.Contains(summary, want) {
 			t.Errorf("summary %q lacks %q", summary, want)
 		}

@@ -40,6 +40,8 @@ type Node struct {
 	mu          sync.Mutex
 	quotaWarned map[mailbox.Owner]time.Time // last quota warning per mailbox (see checkQuota)
 	addrs       map[string]string
+	listeners   []net.Listener
+	stopping    bool
 	stoppers    []func(context.Context) error
 	serveErrs   chan error
 	wg          sync.WaitGroup
@@ -129,6 +131,7 @@ func (n *Node) listen(name, addr string) (net.Listener, error) {
 	}
 	n.mu.Lock()
 	n.addrs[name] = l.Addr().String()
+	n.listeners = append(n.listeners, l)
 	n.mu.Unlock()
 	n.Log.Info("listening", "listener", name, "addr", l.Addr().String())
 	return l, nil
@@ -145,6 +148,13 @@ func (n *Node) serve(name string, fn func() error, stop func(context.Context) er
 	go func() {
 		defer n.wg.Done()
 		if err := fn(); err != nil {
+			n.mu.Lock()
+			stopping := n.stopping
+			n.mu.Unlock()
+			if stopping {
+				// A server started just before Shutdown may find its listener closed.
+				return
+			}
 			n.Log.Error("listener stopped", "listener", name, "err", err)
 			n.serveErrs <- fmt.Errorf("%s: %w", name, err)
 		}
@@ -178,6 +188,7 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	n.mu.Lock()
 	stoppers := n.stoppers
 	n.stoppers = nil
+	n.stopping = true
 	n.mu.Unlock()
 	var errs []error
 	for i := len(stoppers) - 1; i >= 0; i-- {
@@ -185,6 +196,14 @@ func (n *Node) Shutdown(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
+	// A server whose Serve had not started when its Shutdown ran would otherwise accept on
+	// its listener forever; closing every listener here ends it. Closing one twice is harmless.
+	n.mu.Lock()
+	for _, l := range n.listeners {
+		l.Close()
+	}
+	n.listeners = nil
+	n.mu.Unlock()
 	done := make(chan struct{})
 	go func() { n.wg.Wait(); close(done) }()
 	select {
