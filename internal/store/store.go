@@ -100,11 +100,29 @@ func OpenNoMigrate(ctx context.Context, dsn string) (*Store, error) {
 	db.SetMaxIdleConns(maxConns)
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if err := db.PingContext(pingCtx); err != nil {
+	if err := ping(pingCtx, db); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: connect to %s: %w", redactDSN(dsn), err)
 	}
 	return &Store{db: db, dialect: dialect, dsn: dsn}, nil
+}
+
+// ping opens the first connection. SQLite's switch to WAL mode, which runs as the connection
+// opens, needs a moment of exclusive access and can fail with SQLITE_BUSY without waiting
+// for busy_timeout when another process opens the same new file at once; ping retries that
+// until ctx ends.
+func ping(ctx context.Context, db *sql.DB) error {
+	for {
+		err := db.PingContext(ctx)
+		if err == nil || !strings.Contains(err.Error(), "SQLITE_BUSY") {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // parseDSN returns the dialect and the driver's own connection string.
