@@ -2,8 +2,8 @@
 //
 // A blob's key is the lower-case hex SHA-256 of its bytes, stored at DIR/ab/cdef…. Put writes
 // to a temporary file, fsyncs it, renames it into place and fsyncs the directory before it
-// returns, so a key that Put returned survives a crash or power loss and a row that refers to
-// it never points at a missing or partial file.
+// returns. A key that Put returned therefore survives a crash or power loss, and a row that
+// refers to it never points at a missing or partial file.
 package blob
 
 import (

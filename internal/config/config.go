@@ -1,6 +1,6 @@
 // Package config reads and checks the node configuration file (TOML).
 //
-// Every option is described once, in Options, with its default, unit and meaning; the same
+// Every option is described once, in Options, with its default, unit and meaning. The same
 // table produces `cjsm serve --help`, docs/configuration.md and the defaults, so they cannot
 // drift apart. Load refuses an invalid file before anything starts and names every invalid
 // value with its fix.

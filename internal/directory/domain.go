@@ -197,7 +197,7 @@ func (s *Service) checkTrusted(in *TrustedInput) error {
 			return inputErr("source network", n, "is not a network; use CIDR notation such as 192.0.2.0/24")
 		}
 		// A network wider than /8 (IPv4) or /32 (IPv6) would let a large part of the
-		// internet send as the domain; no real mail estate needs that.
+		// internet send as the domain, and no real mail estate needs that.
 		if ones, bits := ipnet.Mask.Size(); (bits == 32 && ones < 8) || (bits == 128 && ones < 32) {
 			return inputErr("source network", n, "is too wide: it would let almost any host send as the domain; list the domain's mail servers' networks")
 		}

@@ -1,6 +1,6 @@
 // Package httpserver serves cjsm's HTTP endpoints. For now these are the load balancer
-// probes: /healthz (the process is alive) and /readyz (the store answers and its schema is
-// current).
+// probes: /healthz (the process is alive) and /readyz (the store is reachable and its schema
+// is current).
 package httpserver
 
 import (
@@ -13,7 +13,7 @@ import (
 	"time"
 )
 
-// ReadyCheck reports whether the node can serve; a non-nil error says why not.
+// ReadyCheck reports whether the node can serve. A non-nil error gives the reason.
 type ReadyCheck func(ctx context.Context) error
 
 // Server is the HTTP server of one node.

@@ -19,7 +19,7 @@ import (
 // revoked grants included.
 //
 // from is the notice's From address, such as postmaster@<host name>. The notice bypasses
-// the quota, because the person must be told even when their mailbox is full. When two
+// the quota, because the notice must reach the person even when their mailbox is full. When two
 // sign-ins race, one files the notice and the other files nothing.
 func (s *Service) NotifyMailboxGrants(ctx context.Context, p store.Person, from string) (bool,
 	error) {

@@ -30,8 +30,8 @@ func (n *Node) filed(ctx context.Context, messageID int64, mailboxIDs []int64, d
 	}
 }
 
-// checkQuota is the relay's quota check for a local recipient of a message of size octets.
-// A mailbox at 90% or more gets a warning in its INBOX, at most once a day from this node.
+// checkQuota checks a local recipient's quota for a message of size octets, for the relay. A
+// mailbox at 90% or more gets a warning in its INBOX, at most once a day from this node.
 func (n *Node) checkQuota(ctx context.Context, ownerKind string, ownerID, size int64, address string) (nearlyFull bool, err error) {
 	o := mailbox.Owner{Kind: ownerKind, ID: ownerID}
 	u, err := n.Mailboxes.CheckQuota(ctx, o, size)

@@ -78,8 +78,8 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Node, e
 }
 
 // CheckBlobs compares the blob store with the store's references and logs what it finds.
-// Orphaned blobs (written, but the transaction that would refer to them never committed) are
-// reported and kept; a referenced blob that is missing is an error, since a message is lost.
+// Orphaned blobs, written by a transaction that never committed, are reported and kept. A
+// referenced blob that is missing is logged as an error, because a message is lost.
 func (n *Node) CheckBlobs(ctx context.Context) error {
 	refs, err := n.Store.BlobReferences(ctx)
 	if err != nil {
@@ -215,7 +215,7 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// ready is the /readyz check: the store answers and its schema is the one this build uses.
+// ready is the /readyz check: the store is reachable and its schema is the one this build uses.
 func (n *Node) ready(ctx context.Context) error {
 	if err := n.Store.Ping(ctx); err != nil {
 		return fmt.Errorf("store unreachable: %w", err)
