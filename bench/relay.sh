@@ -60,8 +60,9 @@ while (($#)); do
 done
 if ((QUICK)); then REPS=1; fi
 
-die() { echo "relay.sh: $*" >&2; exit 1; }
-log() { printf '%s %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+SCRIPT=relay.sh
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 [ "$(id -u)" = 0 ] || die "run as root: Postfix must be started as root"
 export PATH=$PATH:/usr/local/go/bin
@@ -119,16 +120,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-wait_port() {
-	local i
-	for ((i = 0; i < 400; i++)); do
-		port_open "$1" && return 0
-		sleep 0.05
-	done
-	die "nothing listens on 127.0.0.1:$1 after 20 s; see the logs in $WORK"
-}
 
 # --- installation and build ------------------------------------------------------------
 
