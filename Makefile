@@ -11,6 +11,7 @@ build:
 
 test:
 	go vet ./... && go test -count=1 -timeout 25m ./...
+	cd third_party/go-imap && go test -count=1 ./...
 
 demo:
 	go run ./cmd/cjsm demo --dir $${DIR:-demo}

@@ -179,12 +179,20 @@ func TestLibraryLogCarriesConnID(t *testing.T) {
 	}
 	send("A1 LOGIN " + jane.Address + ` "` + password + `"`)
 	send("A2 SELECT INBOX")
-	// go-imap rejects the sequence number 0 itself and logs it, which gives a library
-	// log line to check.
-	send("A3 FETCH 0 (FLAGS)")
+	// RFC 3501 section 9: a sequence number is nz-number, so 0 is a syntax error.
+	if line := send("A3 FETCH 0 (FLAGS)"); !strings.HasPrefix(line, "A3 BAD ") {
+		t.Errorf("FETCH 0 got %q, want A3 BAD", line)
+	}
+	if line := send("A4 SEARCH NOSUCHKEY"); !strings.HasPrefix(line, "A4 BAD ") {
+		t.Errorf("SEARCH with an unknown key got %q, want A4 BAD", line)
+	}
+	// A line without a tag makes go-imap drop the connection and log why, which gives a
+	// library log line to check.
+	io.WriteString(conn, "(((\r\n")
+	readUntilClosed(r)
 	recs := h.logs.records(t, "IMAP library")
 	if len(recs) == 0 {
-		t.Fatal("no log line from the IMAP library after FETCH 0")
+		t.Fatal("no log line from the IMAP library after a line without a tag")
 	}
 	for _, rec := range recs {
 		if id, _ := rec["conn_id"].(string); !strings.HasPrefix(id, "imap-") {

@@ -12,14 +12,11 @@ import (
 	"github.com/cjsm/cjsm/internal/mailbox"
 )
 
-// Fetch handles FETCH and UID FETCH (RFC 3501 section 6.4.5). BODY[] without a range is the
-// stored bytes unchanged; other sections, ENVELOPE and BODYSTRUCTURE come from the
-// library's MIME helpers. Fetching a body section without PEEK sets \Seen (the person's own
-// on group mail) unless the folder was opened with EXAMINE.
-//
-// NOTE: a sequence set containing 0, as in "FETCH 0 (FLAGS)", gets NO [SERVERBUG] where
-// RFC 3501 section 9 (nz-number) calls for BAD. go-imap v2.0.0-beta.8 rejects the number
-// while parsing, with an error it does not map to BAD, so Fetch is never called.
+// Fetch handles FETCH and UID FETCH (RFC 3501 section 6.4.5), with MODSEQ and CHANGEDSINCE
+// (RFC 7162 section 3.1.4). BODY[] without a range is the stored bytes unchanged; other
+// sections, ENVELOPE and BODYSTRUCTURE come from the library's MIME helpers. Fetching a body
+// section without PEEK sets \Seen (the person's own on group mail) unless the folder is open
+// read-only.
 func (s *session) Fetch(w *goimapserver.FetchWriter, numSet imap.NumSet,
 	options *imap.FetchOptions) error {
 	ctx, cancel := s.ctx()
@@ -52,14 +49,27 @@ func (s *session) Fetch(w *goimapserver.FetchWriter, numSet imap.NumSet,
 	for _, uid := range uids {
 		msgs = append(msgs, sel.msgs[uid])
 	}
-	if needsDetails(options) {
+	if needsDetails(options) || (len(flagsChanged) > 0 && w.CondStoreEnabled()) {
 		var err error
 		if msgs, err = s.loadDetails(ctx, msgs); err != nil {
 			return s.mapErr(err)
 		}
 	}
+	if options.ChangedSince > 0 {
+		// RFC 7162 section 3.1.4.1: only messages whose MODSEQ is above CHANGEDSINCE.
+		kept := msgs[:0]
+		for _, m := range msgs {
+			if uint64(m.ModSeq) > options.ChangedSince {
+				kept = append(kept, m)
+			}
+		}
+		msgs = kept
+	}
+	// With CONDSTORE enabled, a \Seen set by this FETCH is reported with MODSEQ
+	// (RFC 7162 section 3.2).
+	condStore := w.CondStoreEnabled()
 	write := func(m mailbox.Message, raw []byte) error {
-		return writeFetch(w, sel.seqOf(m.UID), m, raw, options, flagsChanged[m.UID])
+		return writeFetch(w, sel.seqOf(m.UID), m, raw, options, flagsChanged[m.UID], condStore)
 	}
 	if needsContent(options) {
 		return s.mapErr(s.svc().ReadContent(ctx, s.personID, sel.mbox, msgs, write))
@@ -142,13 +152,16 @@ func needsContent(options *imap.FetchOptions) bool {
 
 // writeFetch writes one FETCH response. raw is nil when no item needs the message bytes.
 func writeFetch(w *goimapserver.FetchWriter, seq uint32, m mailbox.Message, raw []byte,
-	options *imap.FetchOptions, flagsChanged bool) error {
+	options *imap.FetchOptions, flagsChanged, condStore bool) error {
 	rw := w.CreateMessage(seq)
 	if options.UID {
 		rw.WriteUID(imap.UID(m.UID))
 	}
 	if options.Flags || flagsChanged {
 		rw.WriteFlags(toIMAPFlags(m.Flags.List()))
+	}
+	if options.ModSeq || (flagsChanged && condStore) {
+		rw.WriteModSeq(uint64(m.ModSeq))
 	}
 	if options.RFC822Size {
 		rw.WriteRFC822Size(m.Size)

@@ -9,9 +9,9 @@ import (
 	"github.com/cjsm/cjsm/internal/mailbox"
 )
 
-// Store handles STORE and UID STORE (RFC 3501 section 6.4.6). The mailbox service decides
-// what the person may change: their own \Seen with the read right, anything else with the
-// write right.
+// Store handles STORE and UID STORE (RFC 3501 section 6.4.6), with UNCHANGEDSINCE
+// (RFC 7162 section 3.1.3). The mailbox service decides what the person may change: their
+// own \Seen with the read right, anything else with the write right.
 func (s *session) Store(w *goimapserver.FetchWriter, numSet imap.NumSet, flags *imap.StoreFlags,
 	options *imap.StoreOptions) error {
 	if err := s.requireWritable(); err != nil {
@@ -21,6 +21,13 @@ func (s *session) Store(w *goimapserver.FetchWriter, numSet imap.NumSet, flags *
 	defer cancel()
 	sel := s.sel
 	uids := sel.resolveNums(numSet)
+	_, isUID := numSet.(imap.UIDSet)
+	if options.Conditional && options.UnchangedSince == 0 {
+		// RFC 7162 section 3.1.3: UNCHANGEDSINCE 0 always fails, as every message has a
+		// MODSEQ of 1 or more.
+		w.ReportModified(sel.numSet(uids, isUID))
+		return nil
+	}
 	op := mailbox.FlagsSet
 	switch flags.Op {
 	case imap.StoreFlagsAdd:
@@ -38,22 +45,46 @@ func (s *session) Store(w *goimapserver.FetchWriter, numSet imap.NumSet, flags *
 		sel.msgs[m.UID] = m
 		updated[m.UID] = true
 	}
-	if flags.Silent {
-		return nil
+	if len(res.Modified) > 0 {
+		w.ReportModified(sel.numSet(res.Modified, isUID))
 	}
-	_, isUID := numSet.(imap.UIDSet)
+	condStore := w.CondStoreEnabled()
+	modified := map[int64]bool{}
+	for _, uid := range res.Modified {
+		modified[uid] = true
+	}
+	if condStore && !flags.Silent {
+		// SELECT read only UIDs and flags; MODSEQ of the unchanged messages comes from the
+		// store.
+		msgs := make([]mailbox.Message, 0, len(uids))
+		for _, uid := range uids {
+			if m, ok := sel.msgs[uid]; ok {
+				msgs = append(msgs, m)
+			}
+		}
+		if _, err := s.loadDetails(ctx, msgs); err != nil {
+			return s.mapErr(err)
+		}
+	}
 	// RFC 3501 section 6.4.6: without .SILENT the server returns the new flags of each
-	// message named, changed or not.
+	// message named, changed or not. RFC 7162 section 3.2: with CONDSTORE enabled each
+	// response carries MODSEQ, and even with .SILENT the messages changed are reported
+	// with their new MODSEQ.
 	for _, uid := range uids {
 		m, ok := sel.msgs[uid]
-		if !ok {
+		if !ok || modified[uid] || (flags.Silent && !(condStore && updated[uid])) {
 			continue
 		}
 		rw := w.CreateMessage(sel.seqOf(uid))
 		if isUID {
 			rw.WriteUID(imap.UID(uid))
 		}
-		rw.WriteFlags(toIMAPFlags(m.Flags.List()))
+		if !flags.Silent {
+			rw.WriteFlags(toIMAPFlags(m.Flags.List()))
+		}
+		if condStore && m.ModSeq > 0 {
+			rw.WriteModSeq(uint64(m.ModSeq))
+		}
 		if err := rw.Close(); err != nil {
 			return err
 		}

@@ -16,24 +16,72 @@ import (
 // sharedPrefix starts every name in the shared namespace (RFC 2342).
 const sharedPrefix = mailbox.SharedPrefix + "/"
 
-// splitShared splits "Shared/<address>/<folder>" into the address and the folder. ok is
-// false for a name outside the shared namespace; folder is "" for "Shared" and
-// "Shared/<address>", which are not selectable.
-func splitShared(name string) (address, folder string, ok bool) {
-	if strings.EqualFold(name, mailbox.SharedPrefix) {
+// otherUsersRoot is the root of the "Other Users" namespace (RFC 2342 section 5), where a
+// person finds the mailboxes of other people that an operator granted them for a time:
+// "Other Users/<address>/<folder>".
+const (
+	otherUsersRoot   = "Other Users"
+	otherUsersPrefix = otherUsersRoot + "/"
+)
+
+// splitNamespace splits "<root>/<address>/<folder>" into the address and the folder. ok is
+// false for a name outside the namespace. folder is "" for "<root>" and "<root>/<address>",
+// which are not selectable. The root matches without regard to case.
+func splitNamespace(name, root string) (address, folder string, ok bool) {
+	if strings.EqualFold(name, root) {
 		return "", "", true
 	}
-	if len(name) < len(sharedPrefix) || !strings.EqualFold(name[:len(sharedPrefix)], sharedPrefix) {
+	prefix := root + "/"
+	if len(name) < len(prefix) || !strings.EqualFold(name[:len(prefix)], prefix) {
 		return "", "", false
 	}
-	rest := name[len(sharedPrefix):]
-	address, folder, _ = strings.Cut(rest, "/")
+	address, folder, _ = strings.Cut(name[len(prefix):], "/")
 	return address, folder, true
 }
 
+// splitShared splits "Shared/<address>/<folder>" as splitNamespace does.
+func splitShared(name string) (address, folder string, ok bool) {
+	return splitNamespace(name, mailbox.SharedPrefix)
+}
+
+// otherUser is another person's mailbox the session's person may read through a grant.
+type otherUser struct {
+	owner   mailbox.Owner
+	address string
+}
+
+func (s *session) otherUsers(ctx context.Context) ([]otherUser, error) {
+	granted, err := s.svc().GrantedMailboxes(ctx, s.personID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]otherUser, len(granted))
+	for i, g := range granted {
+		out[i] = otherUser{owner: g.Owner, address: g.Address}
+	}
+	return out, nil
+}
+
 // resolve turns an IMAP mailbox name into a folder reference. A group mailbox the person
-// cannot read resolves to mailbox.ErrNoMailbox, the same as one that does not exist.
+// cannot read, or another person's mailbox without an active grant, resolves to
+// mailbox.ErrNoMailbox, the same as one that does not exist.
 func (s *session) resolve(ctx context.Context, name string) (mailbox.Ref, error) {
+	if address, folder, ok := splitNamespace(name, otherUsersRoot); ok {
+		if folder == "" {
+			return mailbox.Ref{}, fmt.Errorf("%w: %q names the other users namespace, not a folder",
+				mailbox.ErrNoMailbox, name)
+		}
+		others, err := s.otherUsers(ctx)
+		if err != nil {
+			return mailbox.Ref{}, err
+		}
+		for _, o := range others {
+			if strings.EqualFold(o.address, address) {
+				return mailbox.Ref{Owner: o.owner, Name: folder}, nil
+			}
+		}
+		return mailbox.Ref{}, fmt.Errorf("%w: %q", mailbox.ErrNoMailbox, name)
+	}
 	address, folder, shared := splitShared(name)
 	if !shared {
 		return mailbox.Ref{Owner: s.personal(), Name: name}, nil
@@ -62,8 +110,9 @@ type listEntry struct {
 	children bool
 }
 
-// entries returns every name the person can see: their own folders, and for each group
-// mailbox they may read, "Shared", "Shared/<address>" and the group's folders.
+// entries returns every name the person can see: their own folders; for each group mailbox
+// they may read, "Shared", "Shared/<address>" and the group's folders; and for each other
+// person's mailbox granted to them, "Other Users", "Other Users/<address>" and its folders.
 func (s *session) entries(ctx context.Context) ([]listEntry, error) {
 	own, err := s.svc().Folders(ctx, s.personID, s.personal())
 	if err != nil {
@@ -87,6 +136,24 @@ func (s *session) entries(ctx context.Context) ([]listEntry, error) {
 			return nil, err
 		}
 		root := sharedPrefix + g.Group.Address
+		out = append(out, listEntry{name: root})
+		for i := range folders {
+			out = append(out, listEntry{name: root + "/" + folders[i].Name, folder: &folders[i]})
+		}
+	}
+	others, err := s.otherUsers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(others) > 0 {
+		out = append(out, listEntry{name: otherUsersRoot})
+	}
+	for _, u := range others {
+		folders, err := s.svc().Folders(ctx, s.personID, u.owner)
+		if err != nil {
+			return nil, err
+		}
+		root := otherUsersPrefix + u.address
 		out = append(out, listEntry{name: root})
 		for i := range folders {
 			out = append(out, listEntry{name: root + "/" + folders[i].Name, folder: &folders[i]})

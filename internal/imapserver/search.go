@@ -21,53 +21,76 @@ func (s *session) Search(kind goimapserver.NumKind, criteria *imap.SearchCriteri
 	ctx, cancel := s.ctx()
 	defer cancel()
 	sel := s.sel
-	_, fresh, err := s.svc().Messages(ctx, s.personID, sel.mbox)
+	hits, ev, err := s.search(ctx, criteria)
 	if err != nil {
 		return nil, s.mapErr(err)
-	}
-	current := make(map[int64]mailbox.Message, len(fresh))
-	for _, m := range fresh {
-		current[m.UID] = m
-	}
-	ev := &evaluator{s: s, ctx: ctx, sel: sel, words: map[string]map[int64]bool{}}
-	var hits []int64
-	for i, uid := range sel.uids {
-		m, ok := current[uid]
-		if !ok {
-			m = sel.msgs[uid] // expunged, but not yet reported to the client
-		}
-		match, err := ev.match(criteria, uint32(i+1), m)
-		if err != nil {
-			return nil, s.mapErr(err)
-		}
-		if match {
-			hits = append(hits, uid)
-		}
 	}
 	if options.ReturnSave {
 		sel.saved = hits
 	}
 	data := &imap.SearchData{Count: uint32(len(hits))}
+	if usesModSeq(criteria) {
+		data.ModSeq = ev.highestModSeq(hits)
+	}
 	if kind == goimapserver.NumKindUID {
-		var set imap.UIDSet
-		for _, uid := range hits {
-			set.AddNum(imap.UID(uid))
-		}
-		data.All = set
+		data.All = sel.numSet(hits, true)
 		if len(hits) > 0 {
 			data.Min, data.Max = uint32(hits[0]), uint32(hits[len(hits)-1])
 		}
 	} else {
-		var set imap.SeqSet
-		for _, uid := range hits {
-			set.AddNum(sel.seqOf(uid))
-		}
-		data.All = set
+		data.All = sel.numSet(hits, false)
 		if len(hits) > 0 {
 			data.Min, data.Max = sel.seqOf(hits[0]), sel.seqOf(hits[len(hits)-1])
 		}
 	}
 	return data, nil
+}
+
+// search returns the UIDs of the view that match criteria, ascending, and the evaluator
+// that holds what it read.
+func (s *session) search(ctx context.Context, criteria *imap.SearchCriteria) ([]int64,
+	*evaluator, error) {
+	sel := s.sel
+	_, fresh, err := s.svc().Messages(ctx, s.personID, sel.mbox)
+	if err != nil {
+		return nil, nil, err
+	}
+	current := make(map[int64]mailbox.Message, len(fresh))
+	for _, m := range fresh {
+		current[m.UID] = m
+	}
+	ev := &evaluator{s: s, ctx: ctx, sel: sel, words: map[string]map[int64]bool{},
+		current: current}
+	var hits []int64
+	for i, uid := range sel.uids {
+		match, err := ev.match(criteria, uint32(i+1), ev.message(uid))
+		if err != nil {
+			return nil, nil, err
+		}
+		if match {
+			hits = append(hits, uid)
+		}
+	}
+	return hits, ev, nil
+}
+
+// usesModSeq reports whether the criteria, or criteria nested in NOT or OR, use the MODSEQ
+// key, which makes the result carry the highest MODSEQ found (RFC 7162 section 3.1.5).
+func usesModSeq(c *imap.SearchCriteria) bool {
+	if c.ModSeq != nil {
+		return true
+	}
+	for i := range c.Not {
+		if usesModSeq(&c.Not[i]) {
+			return true
+		}
+	}
+	for i := range c.Or {
+		if usesModSeq(&c.Or[i][0]) || usesModSeq(&c.Or[i][1]) {
+			return true
+		}
+	}
+	return false
 }
 
 // evaluator matches search criteria against messages, loading text-search results and
@@ -78,6 +101,24 @@ type evaluator struct {
 	sel     *selected
 	words   map[string]map[int64]bool // "b:" or "t:" + word -> matching UIDs
 	headers map[int64]string
+	current map[int64]mailbox.Message // the folder's messages as stored now, by UID
+}
+
+// message returns the message as stored now, or as last reported when another session has
+// expunged it and this one has not reported that yet.
+func (ev *evaluator) message(uid int64) mailbox.Message {
+	if m, ok := ev.current[uid]; ok {
+		return m
+	}
+	return ev.sel.msgs[uid]
+}
+
+func (ev *evaluator) highestModSeq(uids []int64) uint64 {
+	var highest int64
+	for _, uid := range uids {
+		highest = max(highest, ev.message(uid).ModSeq)
+	}
+	return uint64(highest)
 }
 
 func (ev *evaluator) match(c *imap.SearchCriteria, seq uint32, m mailbox.Message) (bool, error) {

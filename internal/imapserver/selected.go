@@ -19,7 +19,7 @@ import (
 // of each entry in msgs, so an entry with an empty Blob has not been read in full yet.
 type selected struct {
 	mbox     store.Mailbox
-	readOnly bool                      // opened with EXAMINE
+	readOnly bool                      // opened with EXAMINE, or through a grant
 	writable bool                      // the person had the write right at SELECT
 	uids     []int64                   // ascending, as the client knows them
 	msgs     map[int64]mailbox.Message // by UID, as last reported
@@ -81,7 +81,11 @@ func (s *session) Select(name string, options *imap.SelectOptions) (*imap.Select
 		return nil, s.mapErr(err)
 	}
 	b = folder.Mailbox
-	sel := &selected{mbox: b, readOnly: options.ReadOnly, writable: rights.Write,
+	// Another person's mailbox, opened through a grant, is read-only, \Seen included
+	// (mailbox.Service.StoreFlags).
+	granted := b.OwnerKind == store.OwnerPerson && b.OwnerID != s.personID
+	readOnly := options.ReadOnly || granted
+	sel := &selected{mbox: b, readOnly: readOnly, writable: rights.Write,
 		modseq: b.HighestModSeq, uids: folder.UIDs,
 		msgs: make(map[int64]mailbox.Message, len(folder.UIDs))}
 	keywords := folder.InUse
@@ -101,20 +105,17 @@ func (s *session) Select(name string, options *imap.SelectOptions) (*imap.Select
 		keywords.Add(f)
 	}
 	// PERMANENTFLAGS lists the flags the client may change: a member with the read right
-	// only may change their own \Seen and nothing else.
+	// only may change their own \Seen and nothing else. Such a member still gets
+	// [READ-WRITE], as RFC 4314 section 4 asks for anyone who may change \Seen.
 	permanent := []imap.Flag{imap.FlagSeen}
-	if rights.Write && !options.ReadOnly {
+	if rights.Write {
 		permanent = []imap.Flag{imap.FlagSeen, imap.FlagAnswered, imap.FlagFlagged,
 			imap.FlagDeleted, imap.FlagDraft, imap.FlagWildcard}
 	}
-	if options.ReadOnly {
+	if readOnly {
 		permanent = nil
 	}
-	// NOTE: a member without the write right gets [READ-WRITE] on SELECT although RFC 3501
-	// section 6.3.1 requires [READ-ONLY]. go-imap v2.0.0-beta.8 writes that code from the
-	// command name alone (EXAMINE or SELECT), and SelectData has no field for it. The
-	// PERMANENTFLAGS above tell such clients that only \Seen can change.
-	s.log.Debug("IMAP folder selected", "mailbox_id", b.ID, "read_only", options.ReadOnly)
+	s.log.Debug("IMAP folder selected", "mailbox_id", b.ID, "read_only", readOnly)
 	return &imap.SelectData{
 		Flags:             toIMAPFlags(keywords.List()),
 		PermanentFlags:    permanent,
@@ -123,6 +124,7 @@ func (s *session) Select(name string, options *imap.SelectOptions) (*imap.Select
 		UIDNext:           imap.UID(b.UIDNext),
 		UIDValidity:       uint32(b.UIDValidity),
 		HighestModSeq:     uint64(b.HighestModSeq),
+		ReadOnly:          readOnly,
 	}, nil
 }
 
@@ -181,8 +183,9 @@ func (s *session) sync(ctx context.Context, w *goimapserver.UpdateWriter, allowE
 			grew = true
 		case known && !old.Flags.Equal(m.Flags):
 			sel.msgs[m.UID] = m
-			if err := w.WriteMessageFlags(sel.seqOf(m.UID), imap.UID(m.UID),
-				toIMAPFlags(m.Flags.List())); err != nil {
+			// With CONDSTORE enabled the update carries MODSEQ (RFC 7162 section 3.2).
+			if err := w.WriteMessageFlagsModSeq(sel.seqOf(m.UID), imap.UID(m.UID),
+				toIMAPFlags(m.Flags.List()), uint64(m.ModSeq)); err != nil {
 				return err
 			}
 		case known:
@@ -317,11 +320,34 @@ func fromIMAPFlags(flags []imap.Flag) []string {
 	return out
 }
 
-// requireWritable returns a NO reply when the folder was opened with EXAMINE.
-func (s *session) requireWritable() error {
-	if s.sel.readOnly {
-		return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeCannot,
-			Text: "The mailbox is open read-only (EXAMINE); SELECT it to change it"}
+// numSet returns the UIDs as a UID set, or as the set of their sequence numbers in the view.
+func (sel *selected) numSet(uids []int64, asUID bool) imap.NumSet {
+	if asUID {
+		var set imap.UIDSet
+		for _, uid := range uids {
+			set.AddNum(imap.UID(uid))
+		}
+		return set
 	}
-	return nil
+	var set imap.SeqSet
+	for _, uid := range uids {
+		if seq := sel.seqOf(uid); seq > 0 {
+			set.AddNum(seq)
+		}
+	}
+	return set
+}
+
+// requireWritable returns a NO reply when the folder was opened with EXAMINE or belongs to
+// another person.
+func (s *session) requireWritable() error {
+	if !s.sel.readOnly {
+		return nil
+	}
+	if b := s.sel.mbox; b.OwnerKind == store.OwnerPerson && b.OwnerID != s.personID {
+		return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeNoPerm,
+			Text: "Access to another person's mailbox is read-only"}
+	}
+	return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeCannot,
+		Text: "The mailbox is open read-only (EXAMINE); SELECT it to change it"}
 }

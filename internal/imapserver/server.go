@@ -45,13 +45,13 @@ type Config struct {
 	IdlePoll time.Duration
 }
 
+// quotaResStorage advertises the STORAGE resource of QUOTA (RFC 9208 section 5.1).
+const quotaResStorage = imap.Cap("QUOTA=RES-" + string(imap.QuotaResourceStorage))
+
 // Capabilities advertised after authentication, besides those the library adds itself
-// (LITERAL-, SASL-IR, STARTTLS or AUTH=PLAIN before sign-in; UNSELECT, ENABLE, IDLE and
-// UTF8=ACCEPT after).
-//
-// NOTE: after sign-in CAPABILITY lists both LITERAL- and LITERAL+, although LITERAL+ allows
-// every literal that LITERAL- allows (RFC 7888). go-imap v2.0.0-beta.8 adds LITERAL- to
-// every IMAP4rev1 server and has no option to leave it out.
+// (SASL-IR, LITERAL-, STARTTLS or AUTH=PLAIN before sign-in; UNSELECT, ENABLE, IDLE and
+// UTF8=ACCEPT after). CONDSTORE, SORT and QUOTA come from the patched go-imap in
+// third_party/go-imap (see its CJSM.md).
 var Capabilities = imap.CapSet{
 	imap.CapIMAP4rev1:    {},
 	imap.CapIMAP4rev2:    {},
@@ -67,6 +67,10 @@ var Capabilities = imap.CapSet{
 	imap.CapListStatus:   {},
 	imap.CapStatusSize:   {},
 	imap.CapBinary:       {},
+	imap.CapCondStore:    {},
+	imap.CapSort:         {},
+	imap.CapQuota:        {},
+	quotaResStorage:      {},
 }
 
 // Server is the IMAP server of one node.
@@ -257,3 +261,9 @@ type libLogger struct{ log *slog.Logger }
 func (l libLogger) Printf(format string, args ...any) {
 	l.log.Warn("IMAP library: " + fmt.Sprintf(format, args...))
 }
+
+// The patched library advertises SORT and QUOTA only for sessions that implement them.
+var (
+	_ goimapserver.SessionSort  = (*session)(nil)
+	_ goimapserver.SessionQuota = (*session)(nil)
+)

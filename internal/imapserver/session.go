@@ -173,6 +173,13 @@ func (s *session) Namespace() (*imap.NamespaceData, error) {
 	if len(shared) > 0 {
 		data.Shared = []imap.NamespaceDescriptor{{Prefix: sharedPrefix, Delim: '/'}}
 	}
+	others, err := s.otherUsers(ctx)
+	if err != nil {
+		return nil, s.mapErr(err)
+	}
+	if len(others) > 0 {
+		data.Other = []imap.NamespaceDescriptor{{Prefix: otherUsersPrefix, Delim: '/'}}
+	}
 	return data, nil
 }
 
@@ -292,16 +299,33 @@ func (s *session) status(ctx context.Context, b store.Mailbox,
 	var recent uint32
 	size := b.SizeBytes
 	limit := uint32(s.svc().MaxMessageBytes())
+	// DELETED-STORAGE is what EXPUNGE would free, in units of 1024 octets (RFC 9208
+	// section 4.2). Only this item needs the message sizes.
+	var deletedStorage int64
+	if options.DeletedStorage && deleted > 0 {
+		_, msgs, err := s.svc().Messages(ctx, s.personID, b)
+		if err != nil {
+			return nil, err
+		}
+		var bytes int64
+		for _, m := range msgs {
+			if m.Flags.Has(mailbox.FlagDeleted) {
+				bytes += m.Size
+			}
+		}
+		deletedStorage = (bytes + 1023) / 1024
+	}
 	return &imap.StatusData{
-		NumMessages:   &num,
-		NumRecent:     &recent,
-		UIDNext:       imap.UID(b.UIDNext),
-		UIDValidity:   uint32(b.UIDValidity),
-		NumUnseen:     &unseen,
-		NumDeleted:    &deleted,
-		Size:          &size,
-		AppendLimit:   &limit,
-		HighestModSeq: uint64(b.HighestModSeq),
+		NumMessages:    &num,
+		NumRecent:      &recent,
+		UIDNext:        imap.UID(b.UIDNext),
+		UIDValidity:    uint32(b.UIDValidity),
+		NumUnseen:      &unseen,
+		NumDeleted:     &deleted,
+		Size:           &size,
+		AppendLimit:    &limit,
+		DeletedStorage: &deletedStorage,
+		HighestModSeq:  uint64(b.HighestModSeq),
 	}, nil
 }
 

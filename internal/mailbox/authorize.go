@@ -91,9 +91,7 @@ func (s *Service) RightsOn(ctx context.Context, personID int64, o Owner) (Rights
 		// An operator may grant read access to another person's mailbox (absence,
 		// departure). The expiry is compared with the clock on every call, so an expired
 		// or revoked grant stops working at the next command.
-		// TODO: IMAP names only the person's own folders and Shared/<group>, so no
-		// protocol server opens a granted mailbox yet; an "Other Users" namespace
-		// (RFC 2342) in the IMAP server would.
+		// IMAP shows such a mailbox in its "Other Users" namespace (RFC 2342).
 		granted, err := s.st.HasActiveMailboxGrant(ctx, o.ID, personID, time.Now())
 		if err != nil {
 			return Rights{}, err
@@ -168,6 +166,39 @@ func (s *Service) SharedMailboxes(ctx context.Context, personID int64) ([]store.
 			continue
 		}
 		out = append(out, a)
+	}
+	return out, nil
+}
+
+// GrantedMailbox is another person's mailbox that a person may read through an operator's
+// grant.
+type GrantedMailbox struct {
+	Owner     Owner
+	Address   string // the owner's address
+	ExpiresAt time.Time
+}
+
+// GrantedMailboxes lists the mailboxes of other people that the person may read now through
+// an active grant, one entry per owner, after checking that the person is active.
+func (s *Service) GrantedMailboxes(ctx context.Context, personID int64) ([]GrantedMailbox,
+	error) {
+	if err := s.checkActive(ctx, personID); err != nil {
+		return nil, err
+	}
+	grants, err := s.st.MailboxGrants(ctx, store.MailboxGrantFilter{GranteeID: personID,
+		ActiveAt: time.Now()})
+	if err != nil {
+		return nil, err
+	}
+	seen := map[int64]bool{}
+	var out []GrantedMailbox
+	for _, g := range grants {
+		if seen[g.OwnerID] {
+			continue
+		}
+		seen[g.OwnerID] = true
+		out = append(out, GrantedMailbox{Owner: Owner{Kind: store.OwnerPerson, ID: g.OwnerID},
+			Address: g.OwnerAddress, ExpiresAt: g.ExpiresAt})
 	}
 	return out, nil
 }

@@ -226,6 +226,12 @@ func (s *Service) StoreFlags(ctx context.Context, personID int64, b store.Mailbo
 	if !rights.Read {
 		return res, fmt.Errorf("%w: read right on %s is not granted", ErrPermission, OwnerOf(b))
 	}
+	// Access to another person's mailbox through a grant is read-only, \Seen included:
+	// the owner's unread mail must look the same when they come back.
+	if b.OwnerKind == store.OwnerPerson && b.OwnerID != personID {
+		return res, fmt.Errorf("%w: access to %s through a grant is read-only", ErrPermission,
+			OwnerOf(b))
+	}
 	group := b.OwnerKind == store.OwnerGroup
 	want := NewFlagSet(flags)
 	var seen map[int64]bool

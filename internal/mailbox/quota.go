@@ -92,3 +92,44 @@ func (s *Service) orgOf(ctx context.Context, o Owner) (int64, error) {
 	}
 	return 0, fmt.Errorf("mailbox: unknown owner kind %q", o.Kind)
 }
+
+// QuotaRoot is one limit that applies to an owner's folders: the owner's own (Kind
+// store.OwnerPerson or store.OwnerGroup) or its organisation's (Kind store.OwnerOrg).
+// Used and Limit are in bytes.
+type QuotaRoot struct {
+	Kind    string
+	ID      int64
+	OrgSlug string // the organisation's slug, for Kind store.OwnerOrg
+	Used    int64
+	Limit   int64
+}
+
+// QuotaRoots returns the limits that apply to the owner's folders, the owner's own first,
+// leaving out those that are not set. It needs Read, so a person learns the usage only of
+// mailboxes they may open (IMAP GETQUOTAROOT, RFC 9208 section 4.1.2).
+func (s *Service) QuotaRoots(ctx context.Context, personID int64, o Owner) ([]QuotaRoot, error) {
+	if err := s.Authorize(ctx, personID, o, Read); err != nil {
+		return nil, err
+	}
+	u, err := s.Usage(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	var roots []QuotaRoot
+	if u.Limit > 0 {
+		roots = append(roots, QuotaRoot{Kind: o.Kind, ID: o.ID, Used: u.Used, Limit: u.Limit})
+	}
+	if u.OrgLimit > 0 {
+		orgID, err := s.orgOf(ctx, o)
+		if err != nil {
+			return nil, err
+		}
+		org, err := s.st.Organisation(ctx, orgID)
+		if err != nil {
+			return nil, fmt.Errorf("mailbox: read organisation %d: %w", orgID, err)
+		}
+		roots = append(roots, QuotaRoot{Kind: store.OwnerOrg, ID: orgID, OrgSlug: org.Slug,
+			Used: u.OrgUsed, Limit: u.OrgLimit})
+	}
+	return roots, nil
+}

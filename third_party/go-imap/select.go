@@ -28,4 +28,8 @@ type SelectData struct {
 	List *ListData // requires IMAP4rev2
 
 	HighestModSeq uint64 // requires CONDSTORE
+
+	// ReadOnly makes the server answer SELECT with [READ-ONLY], for a mailbox the user
+	// may read but not change (RFC 9051 section 6.3.2). Server-only. (cjsm patch)
+	ReadOnly bool
 }

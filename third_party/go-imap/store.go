@@ -3,6 +3,10 @@ package imap
 // StoreOptions contains options for the STORE command.
 type StoreOptions struct {
 	UnchangedSince uint64 // requires CONDSTORE
+
+	// Conditional is set by the server when the client gave UNCHANGEDSINCE, which may be 0:
+	// a STORE with UNCHANGEDSINCE 0 changes nothing (RFC 7162 section 3.1.3). (cjsm patch)
+	Conditional bool
 }
 
 // StoreFlagsOp is a flag operation: set, add or delete.

@@ -40,10 +40,13 @@ func (c *Conn) availableCaps() []imap.Cap {
 	}
 
 	if available.Has(imap.CapIMAP4rev1) {
-		caps = append(caps, []imap.Cap{
-			imap.CapSASLIR,
-			imap.CapLiteralMinus,
-		}...)
+		caps = append(caps, imap.CapSASLIR)
+		// cjsm patch: LITERAL+ includes LITERAL- (RFC 7888 section 4), so advertise
+		// LITERAL- only when LITERAL+ is not listed below.
+		authenticated := c.state == imap.ConnStateAuthenticated || c.state == imap.ConnStateSelected
+		if !authenticated || !available.Has(imap.CapLiteralPlus) {
+			caps = append(caps, imap.CapLiteralMinus)
+		}
 	}
 	if c.canStartTLS() {
 		caps = append(caps, imap.CapStartTLS)
@@ -94,6 +97,19 @@ func (c *Conn) availableCaps() []imap.Cap {
 			imap.CapLiteralPlus,
 			imap.CapUnauthenticate,
 		})
+
+		// cjsm patch: CONDSTORE, SORT and QUOTA, each only when the session implements
+		// what it needs.
+		addAvailableCaps(&caps, available, []imap.Cap{imap.CapCondStore})
+		if _, ok := c.session.(SessionSort); ok {
+			addAvailableCaps(&caps, available, []imap.Cap{imap.CapSort})
+		}
+		if _, ok := c.session.(SessionQuota); ok && available.Has(imap.CapQuota) {
+			caps = append(caps, imap.CapQuota)
+			for _, t := range available.QuotaResourceTypes() {
+				caps = append(caps, imap.Cap("QUOTA=RES-"+string(t)))
+			}
+		}
 
 		if appendLimitSession, ok := c.session.(SessionAppendLimit); ok {
 			limit := appendLimitSession.AppendLimit()

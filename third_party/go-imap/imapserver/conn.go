@@ -276,6 +276,15 @@ func (c *Conn) readCommand(dec *imapwire.Decoder) error {
 		err = c.handleMove(dec, numKind)
 	case "SEARCH", "UID SEARCH":
 		err = c.handleSearch(tag, dec, numKind)
+	// cjsm patch: SORT (RFC 5256) and QUOTA (RFC 9208)
+	case "SORT", "UID SORT":
+		err = c.handleSort(dec, numKind)
+	case "GETQUOTA":
+		err = c.handleGetQuota(dec)
+	case "GETQUOTAROOT":
+		err = c.handleGetQuotaRoot(dec)
+	case "SETQUOTA":
+		err = c.handleSetQuota(dec)
 	default:
 		if c.state == imap.ConnStateNotAuthenticated {
 			// Don't allow a single unknown command before authentication to

@@ -75,6 +75,10 @@ func (c *Conn) handleFetch(dec *imapwire.Decoder, numKind NumKind) error {
 		}
 	}
 
+	if err := readFetchModifiers(dec, &options); err != nil { // cjsm patch
+		return err
+	}
+
 	if !dec.ExpectCRLF() {
 		return dec.Err()
 	}
@@ -85,6 +89,9 @@ func (c *Conn) handleFetch(dec *imapwire.Decoder, numKind NumKind) error {
 
 	if numKind == NumKindUID {
 		options.UID = true
+	}
+	if options.ModSeq { // cjsm patch: RFC 7162 section 3.1
+		c.enableCondStore()
 	}
 
 	w := &FetchWriter{conn: c, options: writerOptions}
@@ -108,6 +115,8 @@ func handleFetchAtt(dec *imapwire.Decoder, attName string, options *imap.FetchOp
 		options.RFC822Size = true
 	case "UID":
 		options.UID = true
+	case "MODSEQ": // cjsm patch: RFC 7162 section 3.1.4.1
+		options.ModSeq = true
 	case "RFC822": // equivalent to BODY[]
 		bs := &imap.FetchItemBodySection{}
 		writerOptions.obsolete[bs] = attName
@@ -326,6 +335,8 @@ func maybeReadPartial(dec *imapwire.Decoder) (*imap.SectionPartial, error) {
 type FetchWriter struct {
 	conn    *Conn
 	options fetchWriterOptions
+
+	modified imap.NumSet // cjsm patch: set by ReportModified
 }
 
 // CreateMessage writes a FETCH response for a message.

@@ -75,6 +75,10 @@ func (c *Conn) handleSearch(tag string, dec *imapwire.Decoder, numKind NumKind) 
 		return err
 	}
 
+	if hasModSeq(&criteria) { // cjsm patch: RFC 7162 section 3.1
+		c.enableCondStore()
+	}
+
 	// If no return option is specified, ALL is assumed
 	if !options.ReturnMin && !options.ReturnMax && !options.ReturnAll && !options.ReturnCount {
 		options.ReturnAll = true
@@ -88,7 +92,7 @@ func (c *Conn) handleSearch(tag string, dec *imapwire.Decoder, numKind NumKind) 
 	if c.enabled.Has(imap.CapIMAP4rev2) || extended {
 		return c.writeESearch(tag, data, &options, numKind)
 	} else {
-		return c.writeSearch(data.All)
+		return c.writeSearchModSeq(data.All, data.ModSeq)
 	}
 }
 
@@ -117,6 +121,10 @@ func (c *Conn) writeESearch(tag string, data *imap.SearchData, options *imap.Sea
 	if options.ReturnCount {
 		enc.SP().Atom("COUNT").SP().Number(data.Count)
 	}
+	// cjsm patch: RFC 7162 section 3.1.5, omitted when nothing matched
+	if data.ModSeq > 0 && !isNumSetEmpty(data.All) {
+		enc.SP().Atom("MODSEQ").SP().ModSeq(data.ModSeq)
+	}
 	return enc.CRLF()
 }
 
@@ -132,6 +140,12 @@ func isNumSetEmpty(numSet imap.NumSet) bool {
 }
 
 func (c *Conn) writeSearch(numSet imap.NumSet) error {
+	return c.writeSearchModSeq(numSet, 0)
+}
+
+// writeSearchModSeq writes a SEARCH response, ending with (MODSEQ n) when modSeq is not 0
+// and the result is not empty (RFC 7162 section 3.1.5). (cjsm patch)
+func (c *Conn) writeSearchModSeq(numSet imap.NumSet, modSeq uint64) error {
 	enc := newResponseEncoder(c)
 	defer enc.end()
 
@@ -153,6 +167,9 @@ func (c *Conn) writeSearch(numSet imap.NumSet) error {
 	}
 	if !ok {
 		return fmt.Errorf("imapserver: failed to enumerate message numbers in SEARCH response")
+	}
+	if modSeq > 0 && !isNumSetEmpty(numSet) {
+		enc.SP().Special('(').Atom("MODSEQ").SP().ModSeq(modSeq).Special(')')
 	}
 	return enc.CRLF()
 }
@@ -328,10 +345,13 @@ func readSearchKeyWithAtom(criteria *imap.SearchCriteria, dec *imapwire.Decoder,
 		criteria.Or = append(criteria.Or, or)
 	case "$":
 		criteria.UID = append(criteria.UID, imap.SearchRes())
+	case "MODSEQ": // cjsm patch: RFC 7162 section 3.1.5
+		return readSearchModSeq(criteria, dec)
 	default:
 		seqSet, err := imapwire.ParseSeqSet(key)
 		if err != nil {
-			return err
+			// cjsm patch: an unknown key is the client's error, answered BAD.
+			return newClientBugError(fmt.Sprintf("Unknown search key %.40q", key))
 		}
 		criteria.SeqNum = append(criteria.SeqNum, seqSet)
 	}

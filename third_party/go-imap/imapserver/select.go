@@ -2,6 +2,7 @@ package imapserver
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/internal/imapwire"
@@ -9,12 +10,36 @@ import (
 
 func (c *Conn) handleSelect(tag string, dec *imapwire.Decoder, readOnly bool) error {
 	var mailbox string
-	if !dec.ExpectSP() || !dec.ExpectMailbox(&mailbox) || !dec.ExpectCRLF() {
+	if !dec.ExpectSP() || !dec.ExpectMailbox(&mailbox) {
+		return dec.Err()
+	}
+	// cjsm patch: select-params, RFC 4466 section 2.4 and RFC 7162 section 3.1.8
+	options := imap.SelectOptions{ReadOnly: readOnly}
+	if dec.SP() {
+		err := dec.ExpectList(func() error {
+			var name string
+			if !dec.ExpectAtom(&name) {
+				return dec.Err()
+			}
+			if !strings.EqualFold(name, "CONDSTORE") || !c.server.options.caps().Has(imap.CapCondStore) {
+				return newClientBugError(fmt.Sprintf("Unknown SELECT parameter %.40q", name))
+			}
+			options.CondStore = true
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if !dec.ExpectCRLF() {
 		return dec.Err()
 	}
 
 	if err := c.checkState(imap.ConnStateAuthenticated); err != nil {
 		return err
+	}
+	if options.CondStore {
+		c.enableCondStore()
 	}
 
 	if c.state == imap.ConnStateSelected {
@@ -32,7 +57,6 @@ func (c *Conn) handleSelect(tag string, dec *imapwire.Decoder, readOnly bool) er
 		}
 	}
 
-	options := imap.SelectOptions{ReadOnly: readOnly}
 	data, err := c.session.Select(mailbox, &options)
 	if err != nil {
 		return err
@@ -68,6 +92,11 @@ func (c *Conn) handleSelect(tag string, dec *imapwire.Decoder, readOnly bool) er
 			return err
 		}
 	}
+	if c.condStoreEnabled() { // cjsm patch: RFC 7162 section 3.1.2.1
+		if err := c.writeHighestModSeq(data.HighestModSeq); err != nil {
+			return err
+		}
+	}
 
 	c.state = imap.ConnStateSelected
 	// TODO: forbid write commands in read-only mode
@@ -76,10 +105,14 @@ func (c *Conn) handleSelect(tag string, dec *imapwire.Decoder, readOnly bool) er
 		cmdName string
 		code    imap.ResponseCode
 	)
-	if readOnly {
+	switch {
+	case readOnly:
 		cmdName = "EXAMINE"
 		code = "READ-ONLY"
-	} else {
+	case data.ReadOnly: // cjsm patch: the user may not change this mailbox
+		cmdName = "SELECT"
+		code = "READ-ONLY"
+	default:
 		cmdName = "SELECT"
 		code = "READ-WRITE"
 	}
@@ -150,6 +183,21 @@ func (c *Conn) writeUIDNext(uidNext imap.UID) error {
 	enc.Atom("*").SP().Atom("OK").SP()
 	enc.Special('[').Atom("UIDNEXT").SP().UID(uidNext).Special(']')
 	enc.SP().Text("Predicted next UID")
+	return enc.CRLF()
+}
+
+// writeHighestModSeq writes OK [HIGHESTMODSEQ n], or OK [NOMODSEQ] when modSeq is 0
+// (RFC 7162 section 3.1.2). (cjsm patch)
+func (c *Conn) writeHighestModSeq(modSeq uint64) error {
+	enc := newResponseEncoder(c)
+	defer enc.end()
+	enc.Atom("*").SP().Atom("OK").SP()
+	if modSeq == 0 {
+		enc.Special('[').Atom("NOMODSEQ").Special(']').SP().Text("No persistent MODSEQ")
+	} else {
+		enc.Special('[').Atom("HIGHESTMODSEQ").SP().ModSeq(modSeq).Special(']')
+		enc.SP().Text("Highest")
+	}
 	return enc.CRLF()
 }
 

@@ -13,7 +13,16 @@ func (c *Conn) handleStore(dec *imapwire.Decoder, numKind NumKind) error {
 		numSet imap.NumSet
 		item   string
 	)
-	if !dec.ExpectSP() || !dec.ExpectNumSet(numKind.wire(), &numSet) || !dec.ExpectSP() || !dec.ExpectAtom(&item) || !dec.ExpectSP() {
+	if !dec.ExpectSP() || !dec.ExpectNumSet(numKind.wire(), &numSet) || !dec.ExpectSP() {
+		return dec.Err()
+	}
+	// cjsm patch: store-modifiers, RFC 7162 section 3.1.3
+	options := imap.StoreOptions{}
+	conditional, err := readStoreModifiers(dec, &options)
+	if err != nil {
+		return err
+	}
+	if !dec.ExpectAtom(&item) || !dec.ExpectSP() {
 		return dec.Err()
 	}
 	var flags []imap.Flag
@@ -68,11 +77,22 @@ func (c *Conn) handleStore(dec *imapwire.Decoder, numKind NumKind) error {
 		return err
 	}
 
+	if conditional {
+		c.enableCondStore()
+	}
 	w := &FetchWriter{conn: c}
-	options := imap.StoreOptions{}
-	return c.session.Store(w, numSet, &imap.StoreFlags{
+	err = c.session.Store(w, numSet, &imap.StoreFlags{
 		Op:     op,
 		Silent: silent,
 		Flags:  flags,
 	}, &options)
+	if err != nil || w.modified == nil || isNumSetEmpty(w.modified) {
+		return err
+	}
+	// cjsm patch: RFC 7162 section 3.1.3
+	return &imap.Error{
+		Type: imap.StatusResponseTypeOK,
+		Code: imap.ResponseCode("MODIFIED " + w.modified.String()),
+		Text: "Conditional STORE failed for some messages",
+	}
 }

@@ -545,7 +545,8 @@ func (dec *Decoder) ExpectNumSet(kind NumKind, ptr *imap.NumSet) bool {
 	}
 	numSet, err := imapnum.ParseSet(s)
 	if err != nil {
-		return dec.returnErr(err)
+		// cjsm patch: a malformed set such as "0" is the client's error, answered BAD.
+		return dec.returnErr(&DecoderExpectError{Message: fmt.Sprintf("sequence-set: %v", err)})
 	}
 
 	switch kind {
