@@ -24,7 +24,7 @@ Operator commands. Each change is written to the audit trail as operator:<your u
   domain     add | list | verify | remove                 an organisation's gateway domains
   person     create | list | show | update | remove      people
   group      create | list | show | update | remove | member-set | member-remove
-             review | confirm                            membership review
+             review | confirm | handling                 membership review, who handled mail
   list       create | list | show | update | remove | member-add | member-remove
              owner-add | owner-remove                    owners of moderated lists
   trusted    create | list | show | update | remove      trusted secure domains
@@ -33,6 +33,7 @@ Operator commands. Each change is written to the audit trail as operator:<your u
   blobs      check                                       blob store against the rows that refer to it
   mailbox    export | import                             hosted mailboxes as mbox or Maildir
              grant | grants | revoke                     time-limited access to another's mailbox
+  quota      set | show                                  storage limits of people, groups, organisations
   queue      list | show | retry | return | delete        the delivery queue
   trace      [ID] [--sender A] [--recipient A] [--since T]  tracking events of messages
   dataset    load                                        generate and load the national dataset
@@ -123,7 +124,7 @@ func verbList(verbs map[string]adminVerb) string {
 	for _, v := range []string{"create", "add", "list", "show", "update", "verify", "remove",
 		"member-set", "member-add", "member-remove", "check", "load", "search", "retry",
 		"return", "delete", "export", "import", "owner-add", "owner-remove", "review", "confirm",
-		"grant", "grants", "revoke"} {
+		"handling", "grant", "grants", "revoke", "set"} {
 		if verbs[v] != nil {
 			names = append(names, v)
 		}

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/cjsm/cjsm/internal/store"
 )
 
 func init() {
@@ -18,6 +20,7 @@ func init() {
 	register("group", "member-remove", groupMemberRemove)
 	register("group", "review", groupReview)
 	register("group", "confirm", groupConfirm)
+	register("group", "handling", groupHandling)
 	register("list", "create", listCreate)
 	register("list", "list", listList)
 	register("list", "show", listShow)
@@ -250,6 +253,53 @@ func groupConfirm(env *adminEnv, args []string) error {
 		return err
 	}
 	fmt.Fprintf(env.stdout, "confirmed %s on %s\n", pos[1], pos[0])
+	return nil
+}
+
+func groupHandling(env *adminEnv, args []string) error {
+	fs := flag.NewFlagSet("group handling", flag.ContinueOnError)
+	since := fs.String("since", "", "list only actions within this time before now, in days "+
+		"(7d) or hours (36h); default: all")
+	asJSON := fs.Bool("json", false, "print JSON")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	addr, err := oneArg("group handling", pos, "the group mailbox address")
+	if err != nil {
+		return err
+	}
+	var from time.Time
+	if *since != "" {
+		span, err := parseSpan(*since)
+		if err != nil {
+			return usagef("group handling: --since %v", err)
+		}
+		from = time.Now().Add(-span)
+	}
+	g, err := env.dir.GroupMailbox(env.ctx, addr)
+	if err != nil {
+		return err
+	}
+	rows, err := env.st.GroupHandlings(env.ctx, store.GroupHandlingFilter{GroupID: g.ID,
+		Since: from, Limit: 100000})
+	if err != nil {
+		return err
+	}
+
+	if *asJSON {
+		return printJSON(env.stdout, rows)
+	}
+	var out [][]string
+	for _, h := range rows {
+		where := h.Folder
+		if h.Detail != "" {
+			where += " -> " + h.Detail
+		}
+		out = append(out, []string{h.At.Local().Format("2006-01-02 15:04"), h.PersonAddress,
+			h.Action, where, h.HeaderID})
+	}
+	table(env.stdout, []string{"TIME", "MEMBER", "ACTION", "FOLDER", "MESSAGE-ID"}, out)
 	return nil
 }
 

@@ -36,6 +36,7 @@ type Config struct {
 	DNS    DNS    `toml:"dns"`
 	Limits Limits `toml:"limits"`
 	Queue  Queue  `toml:"queue"`
+	Groups Groups `toml:"groups"`
 	Log    Log    `toml:"log"`
 
 	// Path is the file the configuration was read from, empty for defaults.
@@ -91,6 +92,11 @@ type Queue struct {
 	Expire         Duration `toml:"expire"`
 	Lease          Duration `toml:"lease"`
 	PollInterval   Duration `toml:"poll_interval"`
+}
+
+// Groups holds the settings of group mailboxes.
+type Groups struct {
+	ReviewInterval Duration `toml:"review_interval"`
 }
 
 // Log selects the log format and level.

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/mail"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -126,6 +128,10 @@ func (e *env) deliver(t *testing.T, o mailbox.Owner, raw string) int64 {
 	e.inTx(t, func(tx *store.Tx) error {
 		msg := store.Message{QueueID: fmt.Sprintf("q%d-%s", o.ID, key[:12]+randSuffix()),
 			Blob: key, Size: int64(len(raw))}
+		// The relay records the Message-ID field with the message; so does this helper.
+		if m, err := mail.ReadMessage(strings.NewReader(raw)); err == nil {
+			msg.MessageID = m.Header.Get("Message-Id")
+		}
 		if err := tx.CreateMessage(context.Background(), &msg); err != nil {
 			return err
 		}

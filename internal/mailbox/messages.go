@@ -235,17 +235,21 @@ func (s *Service) StoreFlags(ctx context.Context, personID int64, b store.Mailbo
 	group := b.OwnerKind == store.OwnerGroup
 	want := NewFlagSet(flags)
 	var seen map[int64]bool
+	var member store.Person
 	if group {
 		if seen, err = s.st.GroupSeenUIDs(ctx, b.ID, personID); err != nil {
 			return res, err
 		}
+		if member, err = s.st.Person(ctx, personID); err != nil {
+			return res, err
+		}
 	}
+	now := time.Now().UTC()
 	err = s.st.InTx(ctx, func(tx *store.Tx) error {
 		res = StoreResult{}
-		modseq, err := tx.NextModSeq(ctx, b.ID)
-		if err != nil {
-			return err
-		}
+		// The folder's MODSEQ advances only when a message changes, so that
+		// HIGHESTMODSEQ stays the highest MODSEQ of its messages (RFC 7162 section 3.1.2.1).
+		var modseq int64
 		for _, uid := range uids {
 			row, err := tx.MessageByUID(ctx, b.ID, uid)
 			if errors.Is(err, store.ErrNotFound) {
@@ -278,8 +282,28 @@ func (s *Service) StoreFlags(ctx context.Context, personID int64, b store.Mailbo
 				return fmt.Errorf("%w: changing flags other than \\Seen needs the write right"+
 					" on %s", ErrPermission, OwnerOf(b))
 			}
+			if group {
+				actions := handlingActions(old, next)
+				if marksHandled(actions) {
+					next.Add(HandledKeyword(member.Address))
+					nextShared.Add(HandledKeyword(member.Address))
+				}
+				for _, action := range actions {
+					err := tx.RecordGroupHandling(ctx, &store.GroupHandling{GroupID: b.OwnerID,
+						MessageID: row.MessageID, PersonID: personID,
+						PersonAddress: member.Address, Action: action, Folder: b.Name, At: now})
+					if err != nil {
+						return err
+					}
+				}
+			}
 			if group && next.Has(FlagSeen) != old.Has(FlagSeen) {
 				if err := tx.SetGroupSeen(ctx, b.ID, uid, personID, next.Has(FlagSeen)); err != nil {
+					return err
+				}
+			}
+			if modseq == 0 {
+				if modseq, err = tx.NextModSeq(ctx, b.ID); err != nil {
 					return err
 				}
 			}
@@ -436,12 +460,36 @@ func (s *Service) Copy(ctx context.Context, personID int64, src store.Mailbox, u
 	if _, err := s.CheckQuota(ctx, dst.Owner, total); err != nil {
 		return res, err
 	}
+	// Moving a message out of a group folder files it: the group's history records who
+	// moved it and where, and a copy that stays in the group names them in its keywords.
+	fromGroup := move && src.OwnerKind == store.OwnerGroup
+	withinGroup := fromGroup && dest.OwnerKind == store.OwnerGroup && dest.OwnerID == src.OwnerID
+	var member store.Person
+	if fromGroup {
+		if member, err = s.st.Person(ctx, personID); err != nil {
+			return res, err
+		}
+	}
+	now := time.Now().UTC()
 	err = s.st.InTx(ctx, func(tx *store.Tx) error {
 		res.SrcUIDs, res.DstUIDs = nil, nil
 		for _, m := range msgs {
 			shared := m.Flags.Clone()
 			if dest.OwnerKind == store.OwnerGroup {
 				shared.Remove(FlagSeen)
+			}
+			if fromGroup {
+				detail := "a mailbox outside the group"
+				if withinGroup {
+					detail = dest.Name
+					shared.Add(HandledKeyword(member.Address))
+				}
+				err := tx.RecordGroupHandling(ctx, &store.GroupHandling{GroupID: src.OwnerID,
+					MessageID: m.MessageID, PersonID: personID, PersonAddress: member.Address,
+					Action: HandlingMoved, Folder: src.Name, Detail: detail, At: now})
+				if err != nil {
+					return err
+				}
 			}
 			uid, _, err := tx.AppendMessage(ctx, dest.ID, m.MessageID, shared.String(),
 				m.InternalDate)

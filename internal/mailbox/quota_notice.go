@@ -17,28 +17,9 @@ func (s *Service) NotifyQuota(ctx context.Context, o Owner, u Usage, address, fr
 	now := time.Now().UTC()
 	messageID := grantNoticeID(from)
 	raw := quotaNotice(u, address, from, messageID, now)
-	key, err := s.blobs.Put(raw)
-	if err != nil {
-		return fmt.Errorf("mailbox: store the quota notice of %s: %w", address, err)
-	}
-	header, body := ExtractText(raw)
-	var mailboxID int64
-	err = s.st.InTx(ctx, func(tx *store.Tx) error {
-		msg := store.Message{QueueID: newQueueID(), Blob: key, Size: int64(len(raw)),
-			MessageID: messageID, Sender: from, ReceivedAt: now}
-		if err := tx.CreateMessage(ctx, &msg); err != nil {
-			return err
-		}
-		if err := tx.PutMessageText(ctx, msg.ID, header, body); err != nil {
-			return err
-		}
-		mailboxID, _, err = tx.AppendToMailbox(ctx, o.Kind, o.ID, "INBOX", msg.ID, "")
-		return err
-	})
-	if err != nil {
+	if err := s.fileNotice(ctx, o, raw, messageID, from, now); err != nil {
 		return fmt.Errorf("mailbox: file the quota notice of %s: %w", address, err)
 	}
-	s.Changed(mailboxID)
 	s.log.Info("quota warning filed", "mailbox", address, "used", u.Used, "limit", u.Limit,
 		"org_used", u.OrgUsed, "org_limit", u.OrgLimit)
 	return nil
@@ -71,4 +52,33 @@ func quotaNotice(u Usage, address, from, messageID string, now time.Time) []byte
 	line("Delete or archive messages you no longer need, or ask your organisation")
 	line("administrator for more space.")
 	return b.Bytes()
+}
+
+// fileNotice stores a notice built by this package and files it into the owner's INBOX,
+// bypassing the quota, because a notice must reach a full mailbox too.
+func (s *Service) fileNotice(ctx context.Context, o Owner, raw []byte, messageID, from string,
+	now time.Time) error {
+	key, err := s.blobs.Put(raw)
+	if err != nil {
+		return err
+	}
+	header, body := ExtractText(raw)
+	var mailboxID int64
+	err = s.st.InTx(ctx, func(tx *store.Tx) error {
+		msg := store.Message{QueueID: newQueueID(), Blob: key, Size: int64(len(raw)),
+			MessageID: messageID, Sender: from, ReceivedAt: now}
+		if err := tx.CreateMessage(ctx, &msg); err != nil {
+			return err
+		}
+		if err := tx.PutMessageText(ctx, msg.ID, header, body); err != nil {
+			return err
+		}
+		mailboxID, _, err = tx.AppendToMailbox(ctx, o.Kind, o.ID, "INBOX", msg.ID, "")
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	s.Changed(mailboxID)
+	return nil
 }

@@ -114,7 +114,8 @@ func (n *Node) listenEach(stop func(context.Context) error, specs []listenSpec) 
 	return nil
 }
 
-// runRetention applies the organisations' retention rules once an hour until ctx ends.
+// runRetention applies the organisations' retention rules and sends due group membership
+// review reminders once an hour until ctx ends.
 func (n *Node) runRetention(ctx context.Context) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
@@ -125,6 +126,11 @@ func (n *Node) runRetention(ctx context.Context) {
 			}
 		} else if removed > 0 {
 			n.Log.Info("retention removed old messages", "messages", removed)
+		}
+		_, err := n.Mailboxes.RemindGroupReviews(ctx, n.Config.Groups.ReviewInterval.Duration,
+			"postmaster@"+n.Config.Hostname, time.Now())
+		if err != nil && ctx.Err() == nil {
+			n.Log.Error("group membership review reminders failed", "err", err)
 		}
 		select {
 		case <-ctx.Done():

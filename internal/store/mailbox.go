@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"strings"
 	"time"
 )
@@ -80,20 +81,35 @@ func defaultSpecialUse(name string) string {
 	return ""
 }
 
-// uidValidity returns a new UIDVALIDITY. RFC 3501 section 2.3.1.1 requires a new value
-// whenever UIDs of a name could be reused: a folder deleted and created again gets a later
-// value because the clock moved on. The value is the creation time in seconds, which fits the
-// 32-bit field until 2106.
-func uidValidity() int64 { return time.Now().Unix() }
+// nextUIDValidity returns a new UIDVALIDITY: the current time in seconds, or one more than
+// the last value issued when that is greater. RFC 3501 section 2.3.1.1 requires a greater
+// value whenever the UIDs of a name could be reused, as when a folder is deleted and created
+// again within one second. The value fits the 32-bit field until 2106. The counter row is
+// locked until the transaction ends, so only folder creation waits on it.
+func (t *Tx) nextUIDValidity(ctx context.Context) (int64, error) {
+	now := time.Now().Unix()
+	var v int64
+	err := t.queryRow(ctx, `UPDATE counters SET value = CASE WHEN value + 1 > ? THEN value + 1
+		ELSE ? END WHERE name = 'uidvalidity' RETURNING value`, now, now).Scan(&v)
+	return v, err
+}
 
 // EnsureMailbox returns the owner's folder named name, creating it when missing. Two
 // transactions creating the same folder at once both succeed and see one row.
 func (t *Tx) EnsureMailbox(ctx context.Context, ownerKind string, ownerID int64,
 	name string) (Mailbox, error) {
-	_, err := t.exec(ctx, `INSERT INTO mailboxes (owner_kind, owner_id, name, uidvalidity,
+	b, err := t.MailboxByName(ctx, ownerKind, ownerID, name)
+	if !errors.Is(err, ErrNotFound) {
+		return b, err
+	}
+	uidValidity, err := t.nextUIDValidity(ctx)
+	if err != nil {
+		return Mailbox{}, err
+	}
+	_, err = t.exec(ctx, `INSERT INTO mailboxes (owner_kind, owner_id, name, uidvalidity,
 		uidnext, special_use, created_at) VALUES (?, ?, ?, ?, 1, ?, ?)
 		ON CONFLICT (owner_kind, owner_id, name) DO NOTHING`,
-		ownerKind, ownerID, name, uidValidity(), defaultSpecialUse(name), micros(time.Now()))
+		ownerKind, ownerID, name, uidValidity, defaultSpecialUse(name), micros(time.Now()))
 	if err != nil {
 		return Mailbox{}, err
 	}
@@ -103,9 +119,13 @@ func (t *Tx) EnsureMailbox(ctx context.Context, ownerKind string, ownerID int64,
 // CreateMailbox inserts a folder and returns it; ErrConflict when the name exists.
 func (t *Tx) CreateMailbox(ctx context.Context, ownerKind string, ownerID int64, name,
 	specialUse string) (Mailbox, error) {
+	uidValidity, err := t.nextUIDValidity(ctx)
+	if err != nil {
+		return Mailbox{}, err
+	}
 	id, err := t.insertID(ctx, `INSERT INTO mailboxes (owner_kind, owner_id, name, uidvalidity,
 		uidnext, special_use, created_at) VALUES (?, ?, ?, ?, 1, ?, ?)`,
-		ownerKind, ownerID, name, uidValidity(), specialUse, micros(time.Now()))
+		ownerKind, ownerID, name, uidValidity, specialUse, micros(time.Now()))
 	if err != nil {
 		return Mailbox{}, err
 	}

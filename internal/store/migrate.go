@@ -22,6 +22,7 @@ var migrations = []migration{
 	{3, "mailbox folders, flags, modseq, quotas", schemaV3},
 	{4, "list owners and moderation, delegated access, membership review", schemaV4},
 	{5, "index of UIDs and flags for IMAP SELECT", schemaV5},
+	{7, "group mail handling, membership review reminders", schemaV7},
 }
 
 // SchemaVersion is the newest schema version this build knows.
