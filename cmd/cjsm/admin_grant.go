@@ -58,6 +58,8 @@ func mailboxGrant(env *adminEnv, args []string) error {
 	}
 	fmt.Fprintf(env.stdout, "grant %d: %s may read the mailbox of %s until %s\n", g.ID,
 		g.GranteeAddress, g.OwnerAddress, g.ExpiresAt.Format(time.RFC3339))
+	fmt.Fprintf(env.stdout, "IMAP shows it to %s, read-only, under \"Other Users/%s/\"; "+
+		"they can copy messages into their own folders.\n", g.GranteeAddress, g.OwnerAddress)
 	return nil
 }
 

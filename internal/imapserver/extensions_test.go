@@ -110,8 +110,8 @@ func TestCondStoreWire(t *testing.T) {
 		t.Errorf("FETCH MODSEQ:\n%s", out)
 	}
 	out = w.send(t, "d STORE 1 +FLAGS.SILENT (\\Answered)")
-	if !strings.Contains(out, "* 1 FETCH (MODSEQ (") || strings.Contains(out, "FLAGS (") {
-		t.Errorf("STORE .SILENT with CONDSTORE should report MODSEQ alone:\n%s", out)
+	if !strings.Contains(out, "* 1 FETCH (UID 1 MODSEQ (") || strings.Contains(out, "FLAGS (") {
+		t.Errorf("STORE .SILENT with CONDSTORE should report UID and MODSEQ alone:\n%s", out)
 	}
 	for _, bad := range []string{
 		"e SELECT INBOX (QRESYNC)",
@@ -320,6 +320,45 @@ func (c *wireConn) send(t *testing.T, command string) string {
 		}
 		if strings.HasPrefix(line, tag+" ") {
 			return b.String()
+		}
+	}
+}
+
+// TestGroupMembersSeeWhoAnswered checks that when one member answers a group message over
+// IMAP, another member's session is told who did, through the $HandledBy keyword.
+func TestGroupMembersSeeWhoAnswered(t *testing.T) {
+	h := newHarness(t)
+	ann := h.person(t, "ann")
+	ben := h.person(t, "ben")
+	g := h.group(t, "casework",
+		store.GroupMember{PersonID: ann.ID, Read: true, Write: true},
+		store.GroupMember{PersonID: ben.ID, Read: true})
+	h.deliver(t, store.OwnerGroup, g.ID, sampleMessage("witness", "Call the witness."))
+	out := h.python(t, `
+folder = '"Shared/%s/INBOX"' % ARGS[2]
+b = connect(ARGS[1])
+b.select(folder)
+a = connect(ARGS[0])
+a.select(folder)
+typ, data = a.store("1", "+FLAGS", "(\\Answered)")
+check(typ == "OK", data)
+b.untagged_responses.pop("FETCH", None)
+b.noop()
+print("UPDATE", b.untagged_responses.get("FETCH"))
+typ, data = b.fetch("1", "(FLAGS)")
+print("FLAGS", data)
+`, ann.Address, ben.Address, g.Address)
+	want := "$HandledBy." + ann.Address
+	for _, prefix := range []string{"UPDATE", "FLAGS"} {
+		found := false
+		for _, line := range strings.Split(out, "\n") {
+			if strings.HasPrefix(line, prefix+" ") && strings.Contains(line, want) &&
+				strings.Contains(line, `\\Answered`) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("%s line lacks \\Answered and %s:\n%s", prefix, want, out)
 		}
 	}
 }

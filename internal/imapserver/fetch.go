@@ -154,7 +154,7 @@ func needsContent(options *imap.FetchOptions) bool {
 func writeFetch(w *goimapserver.FetchWriter, seq uint32, m mailbox.Message, raw []byte,
 	options *imap.FetchOptions, flagsChanged, condStore bool) error {
 	rw := w.CreateMessage(seq)
-	if options.UID {
+	if options.UID || (flagsChanged && condStore) {
 		rw.WriteUID(imap.UID(m.UID))
 	}
 	if options.Flags || flagsChanged {

@@ -76,7 +76,9 @@ func (s *session) Store(w *goimapserver.FetchWriter, numSet imap.NumSet, flags *
 			continue
 		}
 		rw := w.CreateMessage(sel.seqOf(uid))
-		if isUID {
+		// RFC 7162 section 3.2: with CONDSTORE enabled, FETCH responses to a flag change
+		// carry UID and MODSEQ.
+		if isUID || condStore {
 			rw.WriteUID(imap.UID(uid))
 		}
 		if !flags.Silent {

@@ -20,7 +20,7 @@ const sharedPrefix = mailbox.SharedPrefix + "/"
 // person finds the mailboxes of other people that an operator granted them for a time:
 // "Other Users/<address>/<folder>".
 const (
-	otherUsersRoot   = "Other Users"
+	otherUsersRoot   = mailbox.OtherUsersPrefix
 	otherUsersPrefix = otherUsersRoot + "/"
 )
 

@@ -21,6 +21,27 @@ const orgRootPrefix = "Organisation/"
 type quotaOwner struct {
 	owner mailbox.Owner
 	name  string
+	// ownOnly leaves out the organisation's root: a grant on one person's mailbox does not
+	// show the storage of their whole organisation.
+	ownOnly bool
+}
+
+// roots returns the quota roots of the owner that the person may see.
+func (s *session) roots(ctx context.Context, o quotaOwner) ([]goimapserver.QuotaData, error) {
+	roots, err := s.svc().QuotaRoots(ctx, s.personID, o.owner)
+	if err != nil {
+		return nil, err
+	}
+	if o.ownOnly {
+		kept := roots[:0]
+		for _, r := range roots {
+			if r.Kind != store.OwnerOrg {
+				kept = append(kept, r)
+			}
+		}
+		roots = kept
+	}
+	return quotaData(o.name, roots), nil
 }
 
 // quotaOwners returns the person's own mailbox, every group mailbox they may read and every
@@ -40,7 +61,8 @@ func (s *session) quotaOwners(ctx context.Context) ([]quotaOwner, error) {
 		return nil, err
 	}
 	for _, o := range others {
-		out = append(out, quotaOwner{owner: o.owner, name: otherUsersPrefix + o.address})
+		out = append(out, quotaOwner{owner: o.owner, name: otherUsersPrefix + o.address,
+			ownOnly: true})
 	}
 	return out, nil
 }
@@ -84,11 +106,11 @@ func (s *session) GetQuotaRoot(name string) ([]goimapserver.QuotaData, error) {
 		if o.owner != ref.Owner {
 			continue
 		}
-		roots, err := s.svc().QuotaRoots(ctx, s.personID, o.owner)
+		roots, err := s.roots(ctx, o)
 		if err != nil {
 			return nil, s.mapErr(err)
 		}
-		return quotaData(o.name, roots), nil
+		return roots, nil
 	}
 	return nil, s.mapErr(mailbox.ErrNoMailbox)
 }
@@ -102,14 +124,16 @@ func (s *session) GetQuota(root string) (*goimapserver.QuotaData, error) {
 		return nil, s.mapErr(err)
 	}
 	for _, o := range owners {
-		if !strings.EqualFold(root, o.name) && !strings.HasPrefix(root, orgRootPrefix) {
+		isOrgRoot := len(root) >= len(orgRootPrefix) &&
+			strings.EqualFold(root[:len(orgRootPrefix)], orgRootPrefix)
+		if !strings.EqualFold(root, o.name) && !isOrgRoot {
 			continue
 		}
-		roots, err := s.svc().QuotaRoots(ctx, s.personID, o.owner)
+		roots, err := s.roots(ctx, o)
 		if err != nil {
 			return nil, s.mapErr(err)
 		}
-		for _, d := range quotaData(o.name, roots) {
+		for _, d := range roots {
 			if strings.EqualFold(d.Root, root) {
 				return &d, nil
 			}

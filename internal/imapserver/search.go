@@ -30,7 +30,19 @@ func (s *session) Search(kind goimapserver.NumKind, criteria *imap.SearchCriteri
 	}
 	data := &imap.SearchData{Count: uint32(len(hits))}
 	if usesModSeq(criteria) {
-		data.ModSeq = ev.highestModSeq(hits)
+		// RFC 4731 section 3.2 with RFC 7162 section 3.1.5: with only MIN or MAX
+		// requested, MODSEQ is that of the messages returned.
+		reported := hits
+		if !options.ReturnAll && !options.ReturnCount && len(hits) > 0 {
+			reported = nil
+			if options.ReturnMin {
+				reported = append(reported, hits[0])
+			}
+			if options.ReturnMax {
+				reported = append(reported, hits[len(hits)-1])
+			}
+		}
+		data.ModSeq = ev.highestModSeq(reported)
 	}
 	if kind == goimapserver.NumKindUID {
 		data.All = sel.numSet(hits, true)

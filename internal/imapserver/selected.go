@@ -128,6 +128,15 @@ func (s *session) Select(name string, options *imap.SelectOptions) (*imap.Select
 	}, nil
 }
 
+// HighestModSeq is the HIGHESTMODSEQ of the selected folder as this session last reported
+// it, which the library announces when a command enables CONDSTORE (RFC 7162 section 3.1).
+func (s *session) HighestModSeq() uint64 {
+	if s.sel == nil {
+		return 0
+	}
+	return uint64(s.sel.modseq)
+}
+
 func (s *session) Unselect() error {
 	if s.sel != nil {
 		s.sel.close()

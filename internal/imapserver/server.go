@@ -266,4 +266,6 @@ func (l libLogger) Printf(format string, args ...any) {
 var (
 	_ goimapserver.SessionSort  = (*session)(nil)
 	_ goimapserver.SessionQuota = (*session)(nil)
+	// It announces HIGHESTMODSEQ when a command other than SELECT enables CONDSTORE.
+	_ goimapserver.SessionCondStore = (*session)(nil)
 )

@@ -13,16 +13,18 @@ import (
 
 // Sort handles SORT and UID SORT (RFC 5256 section 3). It finds the messages as SEARCH does,
 // then orders them by the sort keys, and by sequence number where every key ties. Header
-// keys read the header text the mailbox service extracted for SEARCH, decoded from RFC 2047
-// and in lower case, so strings compare without regard to case.
+// keys read the header text the mailbox service extracted for SEARCH, decoded from RFC 2047.
+// Strings compare with the i;ascii-casemap collation (RFC 4790 section 9.2): octet by octet
+// after mapping a to z to upper case.
 //
-// NOTE: RFC 5256 names the i;ascii-casemap collation, which folds only ASCII letters. The
-// extracted text is folded with Unicode rules, so two non-ASCII subjects that differ only in
-// case sort as equal here.
+// NOTE: the extracted text is already folded to lower case with Unicode rules, so two
+// non-ASCII subjects that differ only in case sort as equal, where i;ascii-casemap keeps
+// them apart.
 func (s *session) Sort(kind goimapserver.NumKind, keys []goimapserver.SortCriterion,
 	criteria *imap.SearchCriteria) (*goimapserver.SortData, error) {
 	ctx, cancel := s.ctx()
 	defer cancel()
+	keys = dedupeSortKeys(keys)
 	hits, ev, err := s.search(ctx, criteria)
 	if err != nil {
 		return nil, s.mapErr(err)
@@ -40,12 +42,18 @@ func (s *session) Sort(kind goimapserver.NumKind, keys []goimapserver.SortCriter
 			return nil, s.mapErr(err)
 		}
 	}
+	// Each key is computed once per message, before sorting.
 	entries := make([]sortEntry, len(hits))
 	for i, uid := range hits {
 		m := ev.message(uid)
 		e := sortEntry{uid: uid, seq: s.sel.seqOf(uid), arrival: m.InternalDate, size: m.Size}
 		if needHeaders {
-			e.fields = parseHeaderText(ev.headers[uid])
+			fields := parseHeaderText(ev.headers[uid])
+			e.sent = sentDate(fields, m.InternalDate)
+			e.from = casemap(firstMailbox(fields, "from"))
+			e.to = casemap(firstMailbox(fields, "to"))
+			e.cc = casemap(firstMailbox(fields, "cc"))
+			e.subject = casemap(baseSubject(first(fields, "subject")))
 		}
 		entries[i] = e
 	}
@@ -75,13 +83,27 @@ func (s *session) Sort(kind goimapserver.NumKind, keys []goimapserver.SortCriter
 	return data, nil
 }
 
-// sortEntry is one message being sorted.
+// dedupeSortKeys drops every key after its first use: once messages are ordered by a key,
+// the same key cannot order them further.
+func dedupeSortKeys(keys []goimapserver.SortCriterion) []goimapserver.SortCriterion {
+	seen := map[goimapserver.SortKey]bool{}
+	out := keys[:0:0]
+	for _, k := range keys {
+		if !seen[k.Key] {
+			seen[k.Key] = true
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// sortEntry is one message being sorted, with its sort keys.
 type sortEntry struct {
-	uid     int64
-	seq     uint32
-	arrival time.Time
-	size    int64
-	fields  map[string][]string // header text by lower-case field name
+	uid                   int64
+	seq                   uint32
+	arrival, sent         time.Time
+	size                  int64
+	from, to, cc, subject string
 }
 
 func compareBy(key goimapserver.SortKey, a, b *sortEntry) int {
@@ -91,15 +113,15 @@ func compareBy(key goimapserver.SortKey, a, b *sortEntry) int {
 	case goimapserver.SortKeySize:
 		return cmpInt64(a.size, b.size)
 	case goimapserver.SortKeyDate:
-		return a.sentDate().Compare(b.sentDate())
+		return a.sent.Compare(b.sent)
 	case goimapserver.SortKeyFrom:
-		return strings.Compare(a.firstMailbox("from"), b.firstMailbox("from"))
+		return strings.Compare(a.from, b.from)
 	case goimapserver.SortKeyTo:
-		return strings.Compare(a.firstMailbox("to"), b.firstMailbox("to"))
+		return strings.Compare(a.to, b.to)
 	case goimapserver.SortKeyCc:
-		return strings.Compare(a.firstMailbox("cc"), b.firstMailbox("cc"))
+		return strings.Compare(a.cc, b.cc)
 	case goimapserver.SortKeySubject:
-		return strings.Compare(baseSubject(a.first("subject")), baseSubject(b.first("subject")))
+		return strings.Compare(a.subject, b.subject)
 	}
 	return 0
 }
@@ -114,8 +136,20 @@ func cmpInt64(a, b int64) int {
 	return 0
 }
 
-func (e *sortEntry) first(field string) string {
-	if v := e.fields[field]; len(v) > 0 {
+// casemap maps the ASCII letters a to z to upper case and leaves every other byte alone,
+// as the i;ascii-casemap collation does before comparing octets.
+func casemap(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'a' && c <= 'z' {
+			b[i] = c - ('a' - 'A')
+		}
+	}
+	return string(b)
+}
+
+func first(fields map[string][]string, name string) string {
+	if v := fields[name]; len(v) > 0 {
 		return v[0]
 	}
 	return ""
@@ -123,17 +157,17 @@ func (e *sortEntry) first(field string) string {
 
 // sentDate is the Date field in UTC, or the arrival time when the field is missing or
 // cannot be parsed (RFC 5256 section 3, DATE).
-func (e *sortEntry) sentDate() time.Time {
-	if t, err := mail.ParseDate(e.first("date")); err == nil {
+func sentDate(fields map[string][]string, arrival time.Time) time.Time {
+	if t, err := mail.ParseDate(first(fields, "date")); err == nil {
 		return t.UTC()
 	}
-	return e.arrival.UTC()
+	return arrival.UTC()
 }
 
 // firstMailbox is the local part (addr-mailbox) of the field's first address, "" when the
 // field is missing or holds no address (RFC 5256 section 3, FROM, TO and CC).
-func (e *sortEntry) firstMailbox(field string) string {
-	v := e.first(field)
+func firstMailbox(fields map[string][]string, name string) string {
+	v := first(fields, name)
 	if v == "" {
 		return ""
 	}

@@ -43,3 +43,17 @@ func FuzzBaseSubject(f *testing.F) {
 		}
 	})
 }
+
+// TestCasemapOrdersLikeASCIICasemap checks the i;ascii-casemap order (RFC 4790 section 9.2):
+// letters compare as upper case, so "_", "[" and "^" sort after every letter.
+func TestCasemapOrdersLikeASCIICasemap(t *testing.T) {
+	ordered := []string{"apple", "Banana", "cherry", "ZEBRA", "[list] x", "_report"}
+	for i := 1; i < len(ordered); i++ {
+		if casemap(ordered[i-1]) >= casemap(ordered[i]) {
+			t.Errorf("%q does not sort before %q", ordered[i-1], ordered[i])
+		}
+	}
+	if casemap("é") != "é" {
+		t.Errorf("casemap changed a non-ASCII letter: %q", casemap("é"))
+	}
+}

@@ -17,6 +17,10 @@ const Delimiter = "/"
 // ("Shared/<group address>/INBOX"), so no personal folder may start with it.
 const SharedPrefix = "Shared"
 
+// OtherUsersPrefix is the first level of the names under which IMAP shows other people's
+// mailboxes that a person may read through a grant (RFC 2342 "Other Users" namespace).
+const OtherUsersPrefix = "Other Users"
+
 // maxNameBytes bounds a folder's full name.
 const maxNameBytes = 512
 
@@ -55,6 +59,9 @@ func CheckName(name string) (string, error) {
 	}
 	if strings.EqualFold(levels[0], SharedPrefix) {
 		return bad(`starts with "Shared", which names group mailboxes`)
+	}
+	if strings.EqualFold(levels[0], OtherUsersPrefix) {
+		return bad(`starts with "Other Users", which names other people's mailboxes`)
 	}
 	return strings.Join(levels, Delimiter), nil
 }
@@ -230,9 +237,22 @@ func (s *Service) DeleteFolder(ctx context.Context, personID int64, ref Ref) err
 	return err
 }
 
-// Subscribe sets a folder's subscription mark. It needs Read.
+// Subscribe sets a folder's subscription mark. The mark is kept per folder, not per
+// person, so on a group mailbox it needs Write, and on another person's mailbox, opened
+// through a grant, it is not allowed.
+//
+// NOTE: members of a group mailbox share its subscriptions (RFC 3501 section 6.3.6 keeps
+// them per user); a member with the read right only cannot change them.
 func (s *Service) Subscribe(ctx context.Context, personID int64, ref Ref, subscribed bool) error {
-	b, err := s.Folder(ctx, personID, ref, Read)
+	right := Read
+	if ref.Owner.Kind == store.OwnerGroup {
+		right = Write
+	}
+	if ref.Owner.Kind == store.OwnerPerson && ref.Owner.ID != personID {
+		return fmt.Errorf("%w: access to %s through a grant is read-only", ErrPermission,
+			ref.Owner)
+	}
+	b, err := s.Folder(ctx, personID, ref, right)
 	if err != nil {
 		return err
 	}

@@ -11,16 +11,33 @@ import (
 	"github.com/emersion/go-imap/v2/internal/imapwire"
 )
 
+// SessionCondStore is a session that reports the HIGHESTMODSEQ of its selected mailbox, so
+// that the server can announce it when a command other than SELECT or EXAMINE enables
+// CONDSTORE while a mailbox is selected (RFC 7162 section 3.1).
+type SessionCondStore interface {
+	Session
+	HighestModSeq() uint64
+}
+
 // enableCondStore records that the client used a CONDSTORE-enabling command (RFC 7162
 // section 3.1). From then on the session must send MODSEQ in every FETCH response that
-// reports a flag change.
-func (c *Conn) enableCondStore() {
+// reports a flag change. When this enables CONDSTORE and announce is set, a selected
+// mailbox's HIGHESTMODSEQ is sent at once.
+func (c *Conn) enableCondStore(announce bool) error {
 	if !c.server.options.caps().Has(imap.CapCondStore) {
-		return
+		return nil
 	}
 	c.mutex.Lock()
+	already := c.enabled.Has(imap.CapCondStore)
 	c.enabled[imap.CapCondStore] = struct{}{}
 	c.mutex.Unlock()
+	if already || !announce || c.state != imap.ConnStateSelected {
+		return nil
+	}
+	if sess, ok := c.session.(SessionCondStore); ok {
+		return c.writeHighestModSeq(sess.HighestModSeq())
+	}
+	return nil
 }
 
 func (c *Conn) condStoreEnabled() bool {
@@ -72,7 +89,9 @@ func readFetchModifiers(dec *imapwire.Decoder, options *imap.FetchOptions) error
 	if !dec.SP() {
 		return nil
 	}
-	return dec.ExpectList(func() error {
+	n := 0
+	err := dec.ExpectList(func() error {
+		n++
 		var name string
 		if !dec.ExpectAtom(&name) {
 			return dec.Err()
@@ -93,6 +112,10 @@ func readFetchModifiers(dec *imapwire.Decoder, options *imap.FetchOptions) error
 		}
 		return nil
 	})
+	if err == nil && n == 0 {
+		return newClientBugError("Empty FETCH modifier list")
+	}
+	return err
 }
 
 // readStoreModifiers reads store-modifiers (RFC 7162 section 7) when the next byte opens
@@ -100,7 +123,9 @@ func readFetchModifiers(dec *imapwire.Decoder, options *imap.FetchOptions) error
 // UNCHANGEDSINCE.
 func readStoreModifiers(dec *imapwire.Decoder, options *imap.StoreOptions) (bool, error) {
 	found := false
+	n := 0
 	isList, err := dec.List(func() error {
+		n++
 		var name string
 		if !dec.ExpectAtom(&name) {
 			return dec.Err()
@@ -120,6 +145,9 @@ func readStoreModifiers(dec *imapwire.Decoder, options *imap.StoreOptions) (bool
 	if err != nil || !isList {
 		return false, err
 	}
+	if n == 0 {
+		return false, newClientBugError("Empty STORE modifier list")
+	}
 	if !dec.ExpectSP() {
 		return false, dec.Err()
 	}
@@ -135,6 +163,10 @@ func readSearchModSeq(criteria *imap.SearchCriteria, dec *imapwire.Decoder) erro
 	var ms imap.SearchCriteriaModSeq
 	var name string
 	if dec.Quoted(&name) {
+		// entry-name is "/flags/" and a flag name (RFC 7162 section 7).
+		if !strings.HasPrefix(strings.ToLower(name), "/flags/") || len(name) == len("/flags/") {
+			return newClientBugError(fmt.Sprintf("MODSEQ entry name %.40q is not \"/flags/<flag>\"", name))
+		}
 		var typ string
 		if !dec.ExpectSP() || !dec.ExpectAtom(&typ) || !dec.ExpectSP() {
 			return dec.Err()

@@ -306,6 +306,24 @@ func (c *Conn) readCommand(dec *imapwire.Decoder) error {
 		imapErr *imap.Error
 		decErr  *imapwire.DecoderExpectError
 	)
+	// cjsm patch: after a command longer than the limit, or a literal too large to skip,
+	// the next command's start is unknown, so the connection ends rather than run the
+	// client's data as commands.
+	if derr := dec.Err(); errors.Is(derr, imapwire.ErrMaxSize) || errors.Is(derr, imapwire.ErrDesync) {
+		text := "Command line too long"
+		if errors.Is(derr, imapwire.ErrDesync) {
+			text = "The rest of this command cannot be skipped"
+		}
+		c.state = imap.ConnStateLogout
+		if werr := c.writeStatusResp(tag, &imap.StatusResponse{
+			Type: imap.StatusResponseTypeBad,
+			Code: imap.ResponseCodeClientBug,
+			Text: text,
+		}); werr != nil {
+			return werr
+		}
+		return c.Bye(text + "; closing the connection")
+	}
 	if errors.As(err, &imapErr) {
 		resp = (*imap.StatusResponse)(imapErr)
 	} else if errors.As(err, &decErr) {
@@ -397,12 +415,16 @@ func (c *Conn) handleUnsubscribe(dec *imapwire.Decoder) error {
 	return c.session.Unsubscribe(name)
 }
 
+// maxBufferedLiteral is the largest literal, outside APPEND, that the server holds in
+// memory. (cjsm patch: raised from 4096 bytes, which refused long SEARCH strings.)
+const maxBufferedLiteral = 64 << 10
+
 func (c *Conn) checkBufferedLiteral(size int64, nonSync bool) error {
-	if size > 4096 {
+	if size > maxBufferedLiteral {
 		return &imap.Error{
 			Type: imap.StatusResponseTypeNo,
 			Code: imap.ResponseCodeTooBig,
-			Text: "Literals are limited to 4096 bytes for this command",
+			Text: fmt.Sprintf("Literals are limited to %d bytes for this command", maxBufferedLiteral),
 		}
 	}
 

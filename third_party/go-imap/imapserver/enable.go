@@ -35,17 +35,30 @@ func (c *Conn) handleEnable(dec *imapwire.Decoder) error {
 		}
 	}
 
+	announce := false
 	c.mutex.Lock()
 	for _, e := range enabled {
+		// cjsm patch: CONDSTORE enabled now, with a mailbox selected, announces its
+		// HIGHESTMODSEQ (RFC 7162 section 3.1).
+		if _, ok := c.enabled[e]; !ok && e == imap.CapCondStore {
+			announce = true
+		}
 		c.enabled[e] = struct{}{}
 	}
 	c.mutex.Unlock()
 
 	enc := newResponseEncoder(c)
-	defer enc.end()
 	enc.Atom("*").SP().Atom("ENABLED")
 	for _, c := range enabled {
 		enc.SP().Atom(string(c))
 	}
-	return enc.CRLF()
+	err := enc.CRLF()
+	enc.end()
+	if err != nil || !announce || c.state != imap.ConnStateSelected {
+		return err
+	}
+	if sess, ok := c.session.(SessionCondStore); ok {
+		return c.writeHighestModSeq(sess.HighestModSeq())
+	}
+	return nil
 }

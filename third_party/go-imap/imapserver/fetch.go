@@ -91,7 +91,9 @@ func (c *Conn) handleFetch(dec *imapwire.Decoder, numKind NumKind) error {
 		options.UID = true
 	}
 	if options.ModSeq { // cjsm patch: RFC 7162 section 3.1
-		c.enableCondStore()
+		if err := c.enableCondStore(true); err != nil {
+			return err
+		}
 	}
 
 	w := &FetchWriter{conn: c, options: writerOptions}

@@ -94,6 +94,25 @@ func (c *Conn) handleSetQuota(dec *imapwire.Decoder) error {
 	if _, err := c.quotaSession(); err != nil {
 		return err
 	}
+	// setquota = "SETQUOTA" SP quota-root-name SP setquota-list (RFC 9208 section 7)
+	var root string
+	if !dec.ExpectSP() || !dec.ExpectAString(&root) || !dec.ExpectSP() {
+		return dec.Err()
+	}
+	err := dec.ExpectList(func() error {
+		var name string
+		var limit int64
+		if !dec.ExpectAtom(&name) || !dec.ExpectSP() || !dec.ExpectNumber64(&limit) {
+			return dec.Err()
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if !dec.ExpectCRLF() {
+		return dec.Err()
+	}
 	if err := c.checkState(imap.ConnStateAuthenticated); err != nil {
 		return err
 	}

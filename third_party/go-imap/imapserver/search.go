@@ -1,6 +1,7 @@
 package imapserver
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -59,7 +60,7 @@ func (c *Conn) handleSearch(tag string, dec *imapwire.Decoder, numKind NumKind) 
 			err = readSearchKey(&criteria, dec)
 		}
 		if err != nil {
-			return fmt.Errorf("in search-key: %w", err)
+			return searchKeyError(err)
 		}
 
 		if !dec.SP() {
@@ -76,7 +77,9 @@ func (c *Conn) handleSearch(tag string, dec *imapwire.Decoder, numKind NumKind) 
 	}
 
 	if hasModSeq(&criteria) { // cjsm patch: RFC 7162 section 3.1
-		c.enableCondStore()
+		if err := c.enableCondStore(true); err != nil {
+			return err
+		}
 	}
 
 	// If no return option is specified, ALL is assumed
@@ -356,6 +359,18 @@ func readSearchKeyWithAtom(criteria *imap.SearchCriteria, dec *imapwire.Decoder,
 		criteria.SeqNum = append(criteria.SeqNum, seqSet)
 	}
 	return nil
+}
+
+// searchKeyError turns an error from reading a search key into the reply: BAD for every
+// malformed key, such as a date that does not parse or lists nested too deeply, not the
+// NO [SERVERBUG] that plain errors get. (cjsm patch)
+func searchKeyError(err error) error {
+	var imapErr *imap.Error
+	var decErr *imapwire.DecoderExpectError
+	if errors.As(err, &imapErr) || errors.As(err, &decErr) || errors.Is(err, imapwire.ErrMaxSize) {
+		return err
+	}
+	return newClientBugError("Invalid search key: " + err.Error())
 }
 
 func searchKeyFlag(key string) imap.Flag {

@@ -16,7 +16,9 @@ func (c *Conn) handleSelect(tag string, dec *imapwire.Decoder, readOnly bool) er
 	// cjsm patch: select-params, RFC 4466 section 2.4 and RFC 7162 section 3.1.8
 	options := imap.SelectOptions{ReadOnly: readOnly}
 	if dec.SP() {
+		n := 0
 		err := dec.ExpectList(func() error {
+			n++
 			var name string
 			if !dec.ExpectAtom(&name) {
 				return dec.Err()
@@ -30,6 +32,9 @@ func (c *Conn) handleSelect(tag string, dec *imapwire.Decoder, readOnly bool) er
 		if err != nil {
 			return err
 		}
+		if n == 0 {
+			return newClientBugError("Empty SELECT parameter list")
+		}
 	}
 	if !dec.ExpectCRLF() {
 		return dec.Err()
@@ -39,7 +44,10 @@ func (c *Conn) handleSelect(tag string, dec *imapwire.Decoder, readOnly bool) er
 		return err
 	}
 	if options.CondStore {
-		c.enableCondStore()
+		// The HIGHESTMODSEQ of the mailbox being selected follows below.
+		if err := c.enableCondStore(false); err != nil {
+			return err
+		}
 	}
 
 	if c.state == imap.ConnStateSelected {

@@ -80,6 +80,9 @@ func (c *Conn) handleSort(dec *imapwire.Decoder, numKind NumKind) error {
 	if err != nil {
 		return err
 	}
+	if len(sortCriteria) == 0 {
+		return newClientBugError("SORT needs at least one sort key")
+	}
 
 	// RFC 5256 section 3: the charset is not optional in SORT.
 	var charset string
@@ -99,7 +102,7 @@ func (c *Conn) handleSort(dec *imapwire.Decoder, numKind NumKind) error {
 	var criteria imap.SearchCriteria
 	for {
 		if err := readSearchKey(&criteria, dec); err != nil {
-			return fmt.Errorf("in search-key: %w", err)
+			return searchKeyError(err)
 		}
 		if !dec.SP() {
 			break
@@ -112,7 +115,9 @@ func (c *Conn) handleSort(dec *imapwire.Decoder, numKind NumKind) error {
 		return err
 	}
 	if hasModSeq(&criteria) {
-		c.enableCondStore()
+		if err := c.enableCondStore(true); err != nil {
+			return err
+		}
 	}
 
 	data, err := sess.Sort(numKind, sortCriteria, &criteria)

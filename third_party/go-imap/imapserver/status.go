@@ -40,7 +40,9 @@ func (c *Conn) handleStatus(dec *imapwire.Decoder) error {
 		return err
 	}
 	if options.HighestModSeq { // cjsm patch: RFC 7162 section 3.1
-		c.enableCondStore()
+		if err := c.enableCondStore(true); err != nil {
+			return err
+		}
 	}
 
 	data, err := c.session.Status(mailbox, &options)

@@ -78,7 +78,9 @@ func (c *Conn) handleStore(dec *imapwire.Decoder, numKind NumKind) error {
 	}
 
 	if conditional {
-		c.enableCondStore()
+		if err := c.enableCondStore(true); err != nil {
+			return err
+		}
 	}
 	w := &FetchWriter{conn: c}
 	err = c.session.Store(w, numSet, &imap.StoreFlags{

@@ -2,6 +2,7 @@ package imapwire
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -63,7 +64,22 @@ type Decoder struct {
 	crlf      bool
 	listDepth int
 	readBytes int64
+
+	pending *LiteralReader // cjsm patch: the last literal opened, until fully read
 }
+
+// cjsm patch: errors after which the server cannot find the start of the next command.
+var (
+	// ErrMaxSize is returned when a command is longer than Decoder.MaxSize.
+	ErrMaxSize = errors.New("imapwire: max size exceeded")
+	// ErrDesync is returned by DiscardLine when it cannot skip the rest of a command.
+	ErrDesync = errors.New("imapwire: the rest of the command cannot be skipped")
+)
+
+// maxSkip is the largest unread non-synchronizing literal that DiscardLine reads and drops.
+// A larger one makes it fail with ErrDesync, and the server closes the connection.
+// (cjsm patch)
+const maxSkip = 64 << 20
 
 // NewDecoder creates a new decoder.
 func NewDecoder(r *bufio.Reader, side ConnSide) *Decoder {
@@ -94,7 +110,7 @@ func (dec *Decoder) returnErr(err error) bool {
 
 func (dec *Decoder) readByte() (byte, bool) {
 	if dec.MaxSize > 0 && dec.readBytes > dec.MaxSize {
-		return 0, dec.returnErr(fmt.Errorf("imapwire: max size exceeded"))
+		return 0, dec.returnErr(ErrMaxSize)
 	}
 	dec.crlf = false
 	if dec.literal {
@@ -263,13 +279,77 @@ func (dec *Decoder) DiscardUntilByte(untilCh byte) {
 	}
 }
 
+// DiscardLine skips the rest of the current command, so that the next read starts at the
+// next command. cjsm patch: it also skips the unread bytes of a non-synchronizing literal
+// (RFC 7888) that a failed command left behind, and any further non-synchronizing literal
+// announced on the rest of the line, because those bytes are data, never commands
+// (RFC 3501 section 4.3). Err returns ErrDesync when that is not possible.
 func (dec *Decoder) DiscardLine() {
-	if dec.crlf {
-		return
+	if p := dec.pending; p != nil {
+		dec.pending = nil
+		if p.nonSync && p.remaining > 0 {
+			if !dec.skip(p.remaining) {
+				return
+			}
+			dec.crlf = false
+		}
 	}
-	var text string
-	dec.Text(&text)
-	dec.CRLF()
+	for !dec.crlf {
+		var text string
+		dec.Text(&text)
+		if !dec.CRLF() {
+			// This replaces an earlier error, such as the one that failed the command,
+			// so that the server sees it cannot go on.
+			if !errors.Is(dec.err, ErrMaxSize) {
+				dec.err = ErrDesync
+			}
+			return
+		}
+		size, nonSync := announcedLiteral(text)
+		if size < 0 || !nonSync {
+			// A synchronizing literal is sent only after the server's "+", which
+			// a failed command never sends.
+			return
+		}
+		if !dec.skip(size) {
+			return
+		}
+		dec.crlf = false
+	}
+}
+
+// skip reads and drops n bytes of literal data, outside the MaxSize count.
+func (dec *Decoder) skip(n int64) bool {
+	if n > maxSkip {
+		dec.err = ErrDesync
+		return false
+	}
+	if _, err := io.CopyN(io.Discard, dec.r, n); err != nil {
+		dec.err = ErrDesync
+		return false
+	}
+	return true
+}
+
+// announcedLiteral returns the size of the literal that line ends with, as "{N}" or "{N+}",
+// and -1 when it ends with none.
+func announcedLiteral(line string) (size int64, nonSync bool) {
+	if !strings.HasSuffix(line, "}") {
+		return -1, false
+	}
+	open := strings.LastIndexByte(line, '{')
+	if open < 0 {
+		return -1, false
+	}
+	digits := line[open+1 : len(line)-1]
+	if strings.HasSuffix(digits, "+") {
+		digits, nonSync = strings.TrimSuffix(digits, "+"), true
+	}
+	n, err := strconv.ParseInt(digits, 10, 64)
+	if err != nil || n < 0 {
+		return -1, false
+	}
+	return n, nonSync
 }
 
 func (dec *Decoder) DiscardValue() bool {
@@ -366,11 +446,13 @@ func (dec *Decoder) ModSeq(ptr *uint64) bool {
 	if !ok {
 		return false
 	}
-	v, err := strconv.ParseUint(s, 10, 64)
+	// cjsm patch: mod-sequence values are 63-bit (RFC 7162 section 7), so the largest is
+	// 2^63-1.
+	v, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
 		return false // can happen on overflow
 	}
-	*ptr = v
+	*ptr = uint64(v)
 	return true
 }
 
@@ -606,10 +688,13 @@ func (dec *Decoder) LiteralReader() (lit *LiteralReader, nonSync, ok bool) {
 	}
 	dec.literal = true
 	lit = &LiteralReader{
-		dec:  dec,
-		size: size,
-		r:    io.LimitReader(dec.r, size),
+		dec:       dec,
+		size:      size,
+		r:         io.LimitReader(dec.r, size),
+		nonSync:   nonSync,
+		remaining: size,
 	}
+	dec.pending = lit
 	return lit, nonSync, true
 }
 
@@ -625,6 +710,9 @@ type LiteralReader struct {
 	dec  *Decoder
 	size int64
 	r    io.Reader
+
+	nonSync   bool  // cjsm patch
+	remaining int64 // cjsm patch: bytes not read yet
 }
 
 func newLiteralReaderFromString(s string) *LiteralReader {
@@ -640,7 +728,11 @@ func (lit *LiteralReader) Size() int64 {
 
 func (lit *LiteralReader) Read(b []byte) (int, error) {
 	n, err := lit.r.Read(b)
+	lit.remaining -= int64(n)
 	if err == io.EOF {
+		if lit.dec != nil && lit.dec.pending == lit {
+			lit.dec.pending = nil
+		}
 		lit.cancel()
 	}
 	return n, err
