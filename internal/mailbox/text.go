@@ -8,6 +8,7 @@ import (
 	"html"
 	"io"
 	"strings"
+	"sync"
 
 	"github.com/emersion/go-message"
 	_ "github.com/emersion/go-message/charset" // decodes non-UTF-8 charsets of text parts
@@ -159,6 +160,9 @@ func (s *Service) IndexMessage(ctx context.Context, messageID int64, raw []byte)
 
 // SearchText returns the UIDs of the folder's messages whose body text (and header text
 // too, with withHeader) contains word, ignoring case. It needs Read.
+//
+// The first search of each store in this process logs a warning when the store has no
+// index for it (store.Store.CheckTextIndex). The result is the same without one.
 func (s *Service) SearchText(ctx context.Context, personID int64, b store.Mailbox, word string,
 	withHeader bool) (map[int64]bool, error) {
 	if err := s.Authorize(ctx, personID, OwnerOf(b), Read); err != nil {
@@ -167,7 +171,25 @@ func (s *Service) SearchText(ctx context.Context, personID int64, b store.Mailbo
 	if err := s.indexFolder(ctx, b); err != nil {
 		return nil, err
 	}
+	s.checkTextIndexOnce(ctx)
 	return s.st.SearchText(ctx, b.ID, word, withHeader)
+}
+
+// textIndexChecked holds the stores whose search index this process has checked.
+var textIndexChecked sync.Map // *store.Store to struct{}
+
+// checkTextIndexOnce logs, once per store, why SEARCH BODY and TEXT run without an index.
+func (s *Service) checkTextIndexOnce(ctx context.Context) {
+	if _, done := textIndexChecked.LoadOrStore(s.st, struct{}{}); done {
+		return
+	}
+	err := s.st.CheckTextIndex(ctx)
+	switch {
+	case errors.Is(err, store.ErrTextIndexMissing):
+		s.log.Warn("SEARCH BODY and TEXT read every message of the folder", "err", err)
+	case err != nil:
+		s.log.Warn("checking the search text index failed", "err", err)
+	}
 }
 
 // HeaderTexts returns the extracted header text of the folder's messages by UID, in the

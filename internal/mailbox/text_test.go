@@ -1,11 +1,19 @@
 package mailbox_test
 
 import (
+	"bytes"
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/cjsm/cjsm/internal/mailbox"
+	"github.com/cjsm/cjsm/internal/testenv"
 )
 
 func TestExtractText(t *testing.T) {
@@ -111,6 +119,100 @@ func FuzzCheckName(f *testing.F) {
 		again, err := mailbox.CheckName(got)
 		if err != nil || again != got {
 			t.Fatalf("CheckName is not stable: %q -> %q -> %q, %v", name, got, again, err)
+		}
+	})
+}
+
+// restrictedRole creates a PostgreSQL role that may create tables in the database of dsn
+// but not the pg_trgm extension, because it lacks CREATE on the database, and returns its
+// DSN. The role and what it owns are dropped when the test ends.
+func restrictedRole(t *testing.T, dsn string) string {
+	t.Helper()
+	admin, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatalf("open %s: %v", dsn, err)
+	}
+	role := fmt.Sprintf("cjsm_restricted_%d", time.Now().UnixNano())
+	for _, stmt := range []string{
+		"CREATE ROLE " + role + " LOGIN",
+		"GRANT USAGE, CREATE ON SCHEMA public TO " + role,
+	} {
+		if _, err := admin.ExecContext(t.Context(), stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	t.Cleanup(func() {
+		defer admin.Close()
+		for _, stmt := range []string{"DROP OWNED BY " + role, "DROP ROLE " + role} {
+			if _, err := admin.ExecContext(context.Background(), stmt); err != nil {
+				t.Errorf("%s: %v", stmt, err)
+			}
+		}
+	})
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatalf("parse %s: %v", dsn, err)
+	}
+	u.User = url.User(role)
+	return u.String()
+}
+
+// missingIndexWarnings counts the log lines that report a search without an index.
+func missingIndexWarnings(log string) int {
+	return strings.Count(log, "SEARCH BODY and TEXT read every message of the folder")
+}
+
+// A store whose role may not create pg_trgm has no trigram indexes: the first search logs
+// that once, naming the fix, and every search still finds the messages.
+func TestSearchTextWarnsOnceWithoutIndex(t *testing.T) {
+	e := newEnv(t, restrictedRole(t, testenv.PostgreSQL(t)))
+	var log bytes.Buffer
+	e.svc = mailbox.New(e.st, e.blobs, mailbox.Config{}, slog.New(slog.NewTextHandler(&log, nil)))
+	ctx := t.Context()
+	p := e.createPerson(t, "jane")
+	o := personOwner(p)
+	uid := e.deliver(t, o, sampleMessage("hearing", "The hearing is adjourned."))
+	inbox, err := e.svc.Folder(ctx, p.ID, mailbox.Ref{Owner: o, Name: "INBOX"}, mailbox.Read)
+	if err != nil {
+		t.Fatalf("Folder(INBOX): %v", err)
+	}
+
+	for _, word := range []string{"adjourned", "hearing", "adjourned"} {
+		got, err := e.svc.SearchText(ctx, p.ID, inbox, word, false)
+		if err != nil {
+			t.Fatalf("SearchText(%q): %v", word, err)
+		}
+		if len(got) != 1 || !got[uid] {
+			t.Errorf("SearchText(%q) = %v, want UID %d", word, got, uid)
+		}
+	}
+	if n := missingIndexWarnings(log.String()); n != 1 {
+		t.Errorf("%d missing-index warnings after three searches, want 1; log:\n%s", n, &log)
+	}
+	if !strings.Contains(log.String(), "CREATE EXTENSION pg_trgm") {
+		t.Errorf("the warning does not name the fix; log:\n%s", &log)
+	}
+}
+
+func TestSearchTextWarnsNothingWithIndex(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		var log bytes.Buffer
+		e.svc = mailbox.New(e.st, e.blobs, mailbox.Config{},
+			slog.New(slog.NewTextHandler(&log, nil)))
+		ctx := t.Context()
+		p := e.createPerson(t, "jane")
+		o := personOwner(p)
+		e.deliver(t, o, sampleMessage("hearing", "The hearing is adjourned."))
+		inbox, err := e.svc.Folder(ctx, p.ID, mailbox.Ref{Owner: o, Name: "INBOX"},
+			mailbox.Read)
+		if err != nil {
+			t.Fatalf("Folder(INBOX): %v", err)
+		}
+		if _, err := e.svc.SearchText(ctx, p.ID, inbox, "adjourned", true); err != nil {
+			t.Fatalf("SearchText: %v", err)
+		}
+		if log.Len() != 0 {
+			t.Errorf("SearchText logged on a store with its index:\n%s", &log)
 		}
 	})
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"strings"
 	"time"
 )
 
@@ -571,78 +570,4 @@ func (s *Store) MessagesOlderThan(ctx context.Context, orgID int64, before time.
 		return nil, err
 	}
 	return collect(rows, scanMailboxMessage)
-}
-
-// Search text
-
-// PutMessageText stores the text extracted from a message for SEARCH. A message that already
-// has text keeps it: the bytes of a message never change.
-func (t *Tx) PutMessageText(ctx context.Context, messageID int64, header, body string) error {
-	_, err := t.exec(ctx, `INSERT INTO message_text (message_id, header_text, body_text)
-		VALUES (?, ?, ?) ON CONFLICT (message_id) DO NOTHING`, messageID, header, body)
-	return err
-}
-
-// MessagesWithoutText lists a folder's messages that have no extracted text yet.
-func (s *Store) MessagesWithoutText(ctx context.Context, mailboxID int64) ([]MailboxMessage,
-	error) {
-	return s.messagesWhere(ctx, `mm.mailbox_id = ? AND NOT EXISTS
-		(SELECT 1 FROM message_text t WHERE t.message_id = mm.message_id)`, mailboxID)
-}
-
-// HeaderTexts returns the stored header text of a folder's messages by UID.
-func (s *Store) HeaderTexts(ctx context.Context, mailboxID int64) (map[int64]string, error) {
-	rows, err := s.query(ctx, `SELECT mm.uid, t.header_text FROM mailbox_messages mm
-		JOIN message_text t ON t.message_id = mm.message_id WHERE mm.mailbox_id = ?`, mailboxID)
-	if err != nil {
-		return nil, err
-	}
-	type pair struct {
-		uid  int64
-		text string
-	}
-	pairs, err := collect(rows, func(r rowScanner) (pair, error) {
-		var p pair
-		return p, r.Scan(&p.uid, &p.text)
-	})
-	out := make(map[int64]string, len(pairs))
-	for _, p := range pairs {
-		out[p.uid] = p.text
-	}
-	return out, err
-}
-
-// SearchText returns the UIDs of a folder's messages whose extracted text contains word,
-// ignoring case: in the body text, or also in the header text when withHeader is set.
-// The text must be lower case already (the extractor stores it so).
-//
-// NOTE: this is a LIKE scan over the folder's rows, not an index: it reads every extracted
-// text of the folder. A full-text index (PostgreSQL tsvector, SQLite FTS5) is the next step.
-func (s *Store) SearchText(ctx context.Context, mailboxID int64, word string,
-	withHeader bool) (map[int64]bool, error) {
-	pattern := "%" + escapeLike(strings.ToLower(word)) + "%"
-	q := `SELECT mm.uid FROM mailbox_messages mm
-		JOIN message_text t ON t.message_id = mm.message_id
-		WHERE mm.mailbox_id = ? AND (t.body_text LIKE ? ESCAPE '\'`
-	args := []any{mailboxID, pattern}
-	if withHeader {
-		q += ` OR t.header_text LIKE ? ESCAPE '\'`
-		args = append(args, pattern)
-	}
-	rows, err := s.query(ctx, q+")", args...)
-	if err != nil {
-		return nil, err
-	}
-	uids, err := collect(rows, scanInt64)
-	out := make(map[int64]bool, len(uids))
-	for _, u := range uids {
-		out[u] = true
-	}
-	return out, err
-}
-
-// escapeLike escapes LIKE's wildcards so that word matches literally.
-func escapeLike(word string) string {
-	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-	return r.Replace(word)
 }

@@ -8,21 +8,25 @@ import (
 )
 
 // migration is one schema version. Its SQL uses {{ID}} for an auto-numbered primary key and
-// {{BYTES}} for a binary column, which Migrate fills in for the back end.
+// {{BYTES}} for a binary column, which Migrate fills in for the back end. apply, when set,
+// runs after the SQL in the same transaction, for steps that differ by back end or that
+// contain semicolons at line ends, which splitStatements would cut.
 type migration struct {
 	version int
 	name    string
 	sql     string
+	apply   func(ctx context.Context, tx *Tx) error
 }
 
 // migrations lists every schema version in order. Never edit an applied migration: add one.
 var migrations = []migration{
-	{1, "directory, blobs and audit trail", schemaV1},
-	{2, "queue, mailboxes and tracking", schemaV2},
-	{3, "mailbox folders, flags, modseq, quotas", schemaV3},
-	{4, "list owners and moderation, delegated access, membership review", schemaV4},
-	{5, "index of UIDs and flags for IMAP SELECT", schemaV5},
-	{7, "group mail handling, membership review reminders", schemaV7},
+	{1, "directory, blobs and audit trail", schemaV1, nil},
+	{2, "queue, mailboxes and tracking", schemaV2, nil},
+	{3, "mailbox folders, flags, modseq, quotas", schemaV3, nil},
+	{4, "list owners and moderation, delegated access, membership review", schemaV4, nil},
+	{5, "index of UIDs and flags for IMAP SELECT", schemaV5, nil},
+	{6, "index of the text that SEARCH matches", "", migrateTextIndex},
+	{7, "group mail handling, membership review reminders", schemaV7, nil},
 }
 
 // SchemaVersion is the newest schema version this build knows.
@@ -41,7 +45,17 @@ func (s *Store) expand(sqlText string) string {
 
 // Migrate applies every migration newer than the database's version, each in its own
 // transaction. On PostgreSQL an advisory lock keeps two starting nodes from migrating at once.
+//
+// On PostgreSQL, Migrate also builds the trigram indexes of the search text when they are
+// missing and migration 6 is applied, because migration 6 leaves them out when it cannot
+// create the pg_trgm extension. So a node started after an administrator created the
+// extension builds them. CheckTextIndex reports why they are still missing.
 func (s *Store) Migrate(ctx context.Context) error {
+	return s.migrateTo(ctx, SchemaVersion())
+}
+
+// migrateTo applies the migrations up to and including version target.
+func (s *Store) migrateTo(ctx context.Context, target int) error {
 	// Two nodes creating the table at once collide in PostgreSQL's catalogue even with
 	// IF NOT EXISTS, so the creation takes the migration lock too.
 	err := s.InTx(ctx, func(tx *Tx) error {
@@ -55,16 +69,29 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("store: create schema_migrations: %w", err)
 	}
+	triedTextIndex := false
 	for _, m := range migrations {
-		if err := s.applyMigration(ctx, m); err != nil {
+		if m.version > target {
+			break
+		}
+		applied, err := s.applyMigration(ctx, m)
+		if err != nil {
 			return err
 		}
+		if applied && m.version == textIndexVersion {
+			triedTextIndex = true
+		}
+	}
+	if s.dialect == PostgreSQL && target >= textIndexVersion && !triedTextIndex {
+		return s.ensureTrigramIndexes(ctx)
 	}
 	return nil
 }
 
-func (s *Store) applyMigration(ctx context.Context, m migration) error {
-	return s.InTx(ctx, func(tx *Tx) error {
+// applyMigration applies m unless the database has it already, and reports whether it did.
+func (s *Store) applyMigration(ctx context.Context, m migration) (bool, error) {
+	applied := false
+	err := s.InTx(ctx, func(tx *Tx) error {
 		if err := tx.lockMigrations(ctx); err != nil {
 			return err
 		}
@@ -83,10 +110,17 @@ func (s *Store) applyMigration(ctx context.Context, m migration) error {
 					m.version, m.name, err, stmt)
 			}
 		}
+		if m.apply != nil {
+			if err := m.apply(ctx, tx); err != nil {
+				return fmt.Errorf("store: migration %d (%s): %w", m.version, m.name, err)
+			}
+		}
 		_, err = tx.exec(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
 			m.version, m.name, micros(time.Now()))
+		applied = err == nil
 		return err
 	})
+	return applied, err
 }
 
 // lockMigrations holds PostgreSQL's migration lock until the transaction ends. SQLite needs
@@ -112,8 +146,8 @@ func (s *Store) CurrentVersion(ctx context.Context) (int, error) {
 	return v, nil
 }
 
-// splitStatements splits a migration on semicolons at line ends. Migrations contain no
-// semicolons inside strings or triggers.
+// splitStatements splits a migration on semicolons at line ends. Migration SQL contains no
+// semicolons inside strings or triggers: steps that need them go in migration.apply.
 func splitStatements(text string) []string {
 	var out []string
 	for _, part := range strings.Split(text, ";\n") {

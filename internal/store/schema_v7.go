@@ -9,7 +9,8 @@ package store
 //   - group_review_reminders holds, per group mailbox, when its owners were last asked to
 //     confirm members, so that every node asks once per interval.
 //   - counters holds the last UIDVALIDITY issued, so that a folder created again within the
-//     same second still gets a greater one (RFC 3501 section 2.3.1.1).
+//     same second still gets a greater one (RFC 3501 section 2.3.1.1). SQLite needs the
+//     WHERE of its INSERT ... SELECT to tell ON CONFLICT from a join's ON.
 const schemaV7 = `
 CREATE TABLE group_handling (
 	id {{ID}},
@@ -28,10 +29,11 @@ CREATE TABLE group_review_reminders (
 	group_id BIGINT PRIMARY KEY REFERENCES group_mailboxes(id) ON DELETE CASCADE,
 	reminded_at BIGINT NOT NULL
 );
-CREATE TABLE counters (
+CREATE TABLE IF NOT EXISTS counters (
 	name TEXT PRIMARY KEY,
 	value BIGINT NOT NULL
 );
 INSERT INTO counters (name, value)
-	SELECT 'uidvalidity', COALESCE(MAX(uidvalidity), 0) FROM mailboxes;
+	SELECT 'uidvalidity', COALESCE(MAX(uidvalidity), 0) FROM mailboxes WHERE true
+	ON CONFLICT (name) DO NOTHING;
 `

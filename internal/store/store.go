@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
@@ -54,6 +55,9 @@ type Store struct {
 	db      *sql.DB
 	dialect Dialect
 	dsn     string
+
+	trigramMu  sync.Mutex
+	trigramErr error // failure of the last attempt to create the trigram indexes, or nil
 }
 
 // Open connects to the store named by dsn and applies pending migrations.

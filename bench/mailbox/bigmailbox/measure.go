@@ -115,11 +115,11 @@ func imapRun(addr string, tc *tls.Config, user, password string, newest int,
 	return t, s.close()
 }
 
-// storeTiming is the time of the two store queries behind SELECT and SEARCH BODY, called
-// directly, to separate the database's share from the IMAP server's.
+// storeTiming is the time of the store queries behind SELECT, SEARCH BODY and SEARCH TEXT,
+// called directly, to separate the database's share from the IMAP server's.
 type storeTiming struct {
-	messagesIn, searchText time.Duration
-	rows, hits             int
+	messagesIn, searchText, searchTextHeader time.Duration
+	rows, hits                               int
 }
 
 func timeStore(ctx context.Context, st *store.Store, inbox store.Mailbox,
@@ -140,7 +140,44 @@ func timeStore(ctx context.Context, st *store.Store, inbox store.Mailbox,
 	}
 	s.searchText = time.Since(t1)
 	s.hits = len(hits)
+
+	t2 := time.Now()
+	withHeader, err := st.SearchText(ctx, inbox.ID, word, true)
+	if err != nil {
+		return s, fmt.Errorf("store SearchText with the header: %w", err)
+	}
+	s.searchTextHeader = time.Since(t2)
+	if len(withHeader) < len(hits) {
+		return s, fmt.Errorf("store SearchText found %q in %d messages with the header, "+
+			"fewer than the %d it found in the bodies alone", word, len(withHeader), len(hits))
+	}
 	return s, nil
+}
+
+// analyze gathers PostgreSQL's planner statistics. cjsm runs no ANALYZE on SQLite, so the
+// bench runs none there either.
+func analyze(ctx context.Context, st *store.Store) error {
+	if st.Dialect() != store.PostgreSQL {
+		return nil
+	}
+	if _, err := st.DB().ExecContext(ctx, "ANALYZE"); err != nil {
+		return fmt.Errorf("ANALYZE: %w", err)
+	}
+	return nil
+}
+
+// textIndexBytes returns the octets that the search text index takes, 0 when the store
+// has none: the pages of the FTS5 table's shadow tables on SQLite (the dbstat table), and
+// the two trigram indexes on PostgreSQL.
+func textIndexBytes(ctx context.Context, st *store.Store) (int64, error) {
+	q := "SELECT COALESCE(SUM(pgsize), 0) FROM dbstat WHERE name GLOB 'message_text_fts*'"
+	if st.Dialect() == store.PostgreSQL {
+		q = `SELECT COALESCE(SUM(pg_relation_size(oid)), 0) FROM pg_class
+			WHERE relname IN ('message_text_body_trgm', 'message_text_header_trgm')`
+	}
+	var n int64
+	err := st.DB().QueryRowContext(ctx, q).Scan(&n)
+	return n, err
 }
 
 // profile writes a CPU profile of fn called repeat times to path.
