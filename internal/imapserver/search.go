@@ -21,7 +21,7 @@ func (s *session) Search(kind goimapserver.NumKind, criteria *imap.SearchCriteri
 	ctx, cancel := s.ctx()
 	defer cancel()
 	sel := s.sel
-	hits, ev, err := s.search(ctx, criteria)
+	hits, ev, err := s.search(ctx, criteria, criteriaNeedDetails(criteria))
 	if err != nil {
 		return nil, s.mapErr(err)
 	}
@@ -59,17 +59,26 @@ func (s *session) Search(kind goimapserver.NumKind, criteria *imap.SearchCriteri
 }
 
 // search returns the UIDs of the view that match criteria, ascending, and the evaluator
-// that holds what it read.
-func (s *session) search(ctx context.Context, criteria *imap.SearchCriteria) ([]int64,
-	*evaluator, error) {
+// that holds what it read. With details set it reads every message of the folder as stored
+// now, for the criteria that compare dates, sizes or MODSEQ. Otherwise it matches the flags
+// of the view, which SELECT read, and saves reading the folder: on a large folder that read
+// is most of the time of a SEARCH BODY.
+func (s *session) search(ctx context.Context, criteria *imap.SearchCriteria,
+	details bool) ([]int64, *evaluator, error) {
 	sel := s.sel
-	_, fresh, err := s.svc().Messages(ctx, s.personID, sel.mbox)
-	if err != nil {
+	var current map[int64]mailbox.Message
+	if details {
+		_, fresh, err := s.svc().Messages(ctx, s.personID, sel.mbox)
+		if err != nil {
+			return nil, nil, err
+		}
+		current = make(map[int64]mailbox.Message, len(fresh))
+		for _, m := range fresh {
+			current[m.UID] = m
+		}
+	} else if err := s.svc().Authorize(ctx, s.personID, mailbox.OwnerOf(sel.mbox),
+		mailbox.Read); err != nil {
 		return nil, nil, err
-	}
-	current := make(map[int64]mailbox.Message, len(fresh))
-	for _, m := range fresh {
-		current[m.UID] = m
 	}
 	ev := &evaluator{s: s, ctx: ctx, sel: sel, words: map[string]map[int64]bool{},
 		current: current}
@@ -84,6 +93,26 @@ func (s *session) search(ctx context.Context, criteria *imap.SearchCriteria) ([]
 		}
 	}
 	return hits, ev, nil
+}
+
+// criteriaNeedDetails reports whether the criteria, or criteria nested in NOT or OR, compare what
+// SELECT did not read: the internal date, the size or the MODSEQ of a message.
+func criteriaNeedDetails(c *imap.SearchCriteria) bool {
+	if !c.Since.IsZero() || !c.Before.IsZero() || c.Larger > 0 || c.Smaller > 0 ||
+		c.ModSeq != nil {
+		return true
+	}
+	for i := range c.Not {
+		if criteriaNeedDetails(&c.Not[i]) {
+			return true
+		}
+	}
+	for i := range c.Or {
+		if criteriaNeedDetails(&c.Or[i][0]) || criteriaNeedDetails(&c.Or[i][1]) {
+			return true
+		}
+	}
+	return false
 }
 
 // usesModSeq reports whether the criteria, or criteria nested in NOT or OR, use the MODSEQ

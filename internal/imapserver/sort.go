@@ -25,7 +25,8 @@ func (s *session) Sort(kind goimapserver.NumKind, keys []goimapserver.SortCriter
 	ctx, cancel := s.ctx()
 	defer cancel()
 	keys = dedupeSortKeys(keys)
-	hits, ev, err := s.search(ctx, criteria)
+	// Sort keys need the internal date and size, so the whole folder is read.
+	hits, ev, err := s.search(ctx, criteria, true)
 	if err != nil {
 		return nil, s.mapErr(err)
 	}

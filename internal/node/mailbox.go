@@ -66,6 +66,10 @@ func startMailboxAccess(ctx context.Context, n *Node) error {
 	if err != nil {
 		return err
 	}
+	// Without the text index SEARCH still works, but reads every message of a folder.
+	if err := n.Store.CheckTextIndex(ctx); err != nil {
+		n.Log.Warn("IMAP SEARCH runs without its text index", "err", err)
+	}
 	if cfg.Listen.IMAP != "" || cfg.Listen.IMAPS != "" {
 		srv := imapserver.New(imapserver.Config{TLS: tc, SignIn: n.SignIn, Mailboxes: n.Mailboxes,
 			Logger: n.Log.With("component", "imap")})
