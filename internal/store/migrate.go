@@ -23,6 +23,7 @@ var migrations = []migration{
 	{4, "list owners and moderation, delegated access, membership review", schemaV4},
 	{5, "index of UIDs and flags for IMAP SELECT", schemaV5},
 	{7, "group mail handling, membership review reminders", schemaV7},
+	{8, "POP3 maildrop locks shared by all nodes", schemaV8},
 }
 
 // SchemaVersion is the newest schema version this build knows.
