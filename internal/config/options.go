@@ -18,7 +18,7 @@ type Option struct {
 // Options lists every option in the order the documentation shows them.
 var Options = []Option{
 	{"hostname", "", "text", "DNS name of this node, used in the SMTP greeting and Received header fields. Default: the machine's host name."},
-	{"node_id", "", "text", "Name of this node among those sharing one store; queue leases carry it, so a restarted node takes back its own leases at once. Default: hostname. Give each node its own."},
+	{"node_id", "", "text", "Name of this node among those sharing one store; queue leases and POP3 maildrop locks carry it, so a restarted node takes back its own at once. Default: hostname. Give each node its own."},
 	{"community_suffix", "cjsm.net", "text", "DNS name under which community addresses live: jane@firm.example becomes jane@firm.example.<suffix>, hosted people are name@<org>.<suffix>."},
 	{"postmaster", "", "address", "Community address (a person or group mailbox) that receives mail to postmaster, which RFC 5321 section 4.5.1 requires every mail server to accept. Empty: mail to postmaster is rejected."},
 	{"data_dir", "/var/lib/cjsm", "path", "Directory for the SQLite store and message blobs (blobs/ inside it)."},

@@ -60,6 +60,9 @@ type options struct {
 	ca         *pki.CA
 	noCommon   bool   // skip the common community fixture (a second node on one store)
 	postmaster string // the postmaster option
+	// prepare, when not nil, changes the node between Open and Start, as `cjsm serve`'s
+	// prepare hook does.
+	prepare func(*node.Node)
 }
 
 // start runs a node with the common community: hosted organisation "Medway Victim Support"
@@ -152,6 +155,9 @@ level = "debug"
 	if !o.noCommon {
 		e.community()
 	}
+	if o.prepare != nil {
+		o.prepare(n)
+	}
 	if err := n.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -181,6 +187,15 @@ func serveChild(path string) {
 		os.Exit(1)
 	}
 	fmt.Sscan(os.Getenv("CJSM_E2E_DELIVERY_PORT"), &n.DeliveryPort)
+	for name, d := range map[string]*time.Duration{"CJSM_E2E_POP3_LOCK_LEASE": &n.POP3LockLease,
+		"CJSM_E2E_POP3_LOCK_RENEW": &n.POP3LockRenew} {
+		if v := os.Getenv(name); v != "" {
+			if *d, err = time.ParseDuration(v); err != nil {
+				fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+				os.Exit(2)
+			}
+		}
+	}
 	if err := n.Start(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

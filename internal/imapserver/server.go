@@ -39,9 +39,10 @@ type Config struct {
 	Mailboxes *mailbox.Service
 	// Logger receives connection and error logs; nil means slog.Default().
 	Logger *slog.Logger
-	// IdlePoll is how often an IDLE session re-reads its folder, to see changes that the
-	// in-process notifier does not carry (other nodes, the queue's deliveries) and to end
-	// access of a suspended person. 0 means 10 seconds.
+	// IdlePoll is how often an IDLE session re-reads its folder, to see changes that no
+	// notification announced (another node's on SQLite, or one lost while PostgreSQL's
+	// LISTEN connection was down) and to end access of a suspended person. 0 means 10
+	// seconds.
 	IdlePoll time.Duration
 }
 

@@ -25,6 +25,7 @@ func TestMain(m *testing.M) {
 // env is one migrated store with a blob store, a hosted organisation, and the mailbox
 // service over them.
 type env struct {
+	dsn   string
 	st    *store.Store
 	blobs *blob.Store
 	svc   *mailbox.Service
@@ -61,7 +62,7 @@ func newEnv(t *testing.T, dsn string) *env {
 		t.Fatalf("blob.Open: %v", err)
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	e := &env{st: st, blobs: blobs, svc: mailbox.New(st, blobs, mailbox.Config{}, logger)}
+	e := &env{dsn: dsn, st: st, blobs: blobs, svc: mailbox.New(st, blobs, mailbox.Config{}, logger)}
 	e.org = e.createOrg(t, "org1")
 	return e
 }

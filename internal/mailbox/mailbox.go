@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 
 	"github.com/cjsm/cjsm/internal/blob"
 	"github.com/cjsm/cjsm/internal/store"
@@ -70,8 +71,11 @@ type Service struct {
 	log    *slog.Logger
 	notify *Notifier
 
-	mu       sync.Mutex
-	defaults map[Owner]bool // owners whose default folders exist
+	feed atomic.Pointer[store.MailboxFeed] // set by StartChangeFeed
+
+	mu          sync.Mutex
+	defaults    map[Owner]bool // owners whose default folders exist
+	feedStarted bool
 }
 
 // New returns the mailbox service over the metadata store and the blob store.
@@ -92,10 +96,45 @@ func (s *Service) MaxMessageBytes() int64 { return s.cfg.MaxMessageBytes }
 // Notifier returns the in-process change notifier that sessions subscribe to.
 func (s *Service) Notifier() *Notifier { return s.notify }
 
-// Changed notifies the sessions watching the folder that it changed. The service calls it
-// after every change it commits. Code that files messages with store.Tx.AppendToMailbox (the
-// queue) should call it after its commit, so that IDLE sessions report the message at once.
-func (s *Service) Changed(mailboxID int64) { s.notify.Notify(mailboxID) }
+// Changed notifies the sessions watching the folder that it changed, on this node at once
+// and on the other nodes through the change feed once StartChangeFeed has run. The service
+// calls it after every change it commits. Code that files messages with
+// store.Tx.AppendToMailbox (the queue) should call it after its commit, so that IDLE
+// sessions report the message at once.
+func (s *Service) Changed(mailboxID int64) {
+	s.notify.Notify(mailboxID)
+	if feed := s.feed.Load(); feed != nil {
+		feed.Publish(mailboxID)
+	}
+}
+
+// StartChangeFeed starts the store's mailbox change feed (store.MailboxFeed): from now on
+// Changed also announces changes to the other nodes sharing a PostgreSQL store, and their
+// announcements wake this node's sessions. It returns the function that stops the feed,
+// for node shutdown. On SQLite it starts nothing. Calling it twice is an error.
+func (s *Service) StartChangeFeed() (stop func(context.Context) error, err error) {
+	s.mu.Lock()
+	started := s.feedStarted
+	s.feedStarted = true
+	s.mu.Unlock()
+	if started {
+		return nil, errors.New("mailbox: the change feed was started already; " +
+			"call StartChangeFeed once")
+	}
+	feed, err := s.st.StartMailboxFeed(store.MailboxFeedConfig{
+		OnChange: s.notify.Notify,
+		OnResume: s.notify.NotifyAll,
+		Logger:   s.log,
+	})
+	if err != nil {
+		s.mu.Lock()
+		s.feedStarted = false
+		s.mu.Unlock()
+		return nil, err
+	}
+	s.feed.Store(feed)
+	return feed.Stop, nil
+}
 
 // EnsureDefaults creates the owner's default folders (INBOX, Sent, Drafts, Trash, Archive
 // with their SPECIAL-USE attributes) unless this process has done so already.

@@ -5,10 +5,10 @@ import "sync"
 // Notifier wakes the sessions watching a folder when it changes. It carries no detail, so a
 // woken session reads the changes since the MODSEQ it last synchronised to.
 //
-// NOTE: the notifier is in-process, so it reaches only sessions of this node. Sessions
-// also poll (see the IMAP server's idle poll interval), which covers changes made by other
-// nodes and by code that does not call Service.Changed; PostgreSQL LISTEN/NOTIFY would make
-// that immediate across nodes.
+// The notifier is in-process. On PostgreSQL, Service.StartChangeFeed brings it the changes
+// that other nodes report with Service.Changed. Sessions also poll (see the IMAP server's
+// idle poll interval). The poll covers code that does not call Service.Changed, several
+// processes on one SQLite file, and announcements lost while the feed was down.
 type Notifier struct {
 	mu   sync.Mutex
 	subs map[int64]map[chan struct{}]struct{}
@@ -47,6 +47,21 @@ func (n *Notifier) Notify(mailboxID int64) {
 		select {
 		case ch <- struct{}{}:
 		default:
+		}
+	}
+}
+
+// NotifyAll wakes every subscriber of every folder without blocking, for when changes may
+// have been missed.
+func (n *Notifier) NotifyAll() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, subs := range n.subs {
+		for ch := range subs {
+			select {
+			case ch <- struct{}{}:
+			default:
+			}
 		}
 	}
 }

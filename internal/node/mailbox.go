@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"sync"
 	"time"
 
 	"github.com/cjsm/cjsm/internal/identity"
@@ -72,15 +71,19 @@ func startMailboxAccess(ctx context.Context, n *Node) error {
 	}
 	if cfg.Listen.IMAP != "" || cfg.Listen.IMAPS != "" {
 		srv := imapserver.New(imapserver.Config{TLS: tc, SignIn: n.SignIn, Mailboxes: n.Mailboxes,
-			Logger: n.Log.With("component", "imap")})
+			Logger: n.Log.With("component", "imap"), IdlePoll: n.IMAPIdlePoll})
 		if err := n.listenEach(srv.Shutdown, []listenSpec{
 			{"imap", cfg.Listen.IMAP, srv.Serve}, {"imaps", cfg.Listen.IMAPS, srv.ServeTLS}}); err != nil {
 			return err
 		}
 	}
 	if cfg.Listen.POP3 != "" || cfg.Listen.POP3S != "" {
+		locks, err := n.maildropLocks(ctx)
+		if err != nil {
+			return err
+		}
 		srv := pop3server.New(pop3server.Config{Hostname: cfg.Hostname, TLSConfig: tc},
-			&pop3Backend{n: n, locks: map[int64]bool{}}, n.Log.With("component", "pop3"))
+			&pop3Backend{n: n, locks: locks}, n.Log.With("component", "pop3"))
 		if err := n.listenEach(srv.Shutdown, []listenSpec{
 			{"pop3", cfg.Listen.POP3, srv.ServeSTLS}, {"pop3s", cfg.Listen.POP3S, srv.ServeTLS}}); err != nil {
 			return err
@@ -144,15 +147,32 @@ func (n *Node) runRetention(ctx context.Context) {
 	}
 }
 
+// maildropLocks returns the POP3 maildrop locks of this node, after deleting those that an
+// earlier run of the node left in the store.
+func (n *Node) maildropLocks(ctx context.Context) (*mailbox.MaildropLocks, error) {
+	locks, err := mailbox.NewMaildropLocks(n.Store, mailbox.MaildropLockConfig{
+		NodeID: n.Config.NodeID, Lease: n.POP3LockLease, Renew: n.POP3LockRenew},
+		n.Log.With("component", "pop3"))
+	if err != nil {
+		return nil, err
+	}
+	released, err := locks.ReleaseEarlierRun(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if released > 0 {
+		n.Log.Warn("released POP3 maildrop locks left by an earlier run of this node",
+			"node", n.Config.NodeID, "locks", released)
+	}
+	return locks, nil
+}
+
 // pop3Backend serves a person's INBOX over POP3 through the mailbox service, so that the
-// same permission and status checks apply as for IMAP. A maildrop is locked per person on
-// this node (RFC 1939 section 8).
-// NOTE: the lock is held in this process only; two nodes could each serve one POP3 session
-// for the same person.
+// same permission and status checks apply as for IMAP. A maildrop is locked per person in
+// the store, across every node that shares it (RFC 1939 section 8).
 type pop3Backend struct {
 	n     *Node
-	mu    sync.Mutex
-	locks map[int64]bool
+	locks *mailbox.MaildropLocks
 }
 
 func (b *pop3Backend) Authenticate(ctx context.Context, username, password, remoteIP string) (pop3server.Maildrop, error) {
@@ -172,19 +192,21 @@ func (b *pop3Backend) Authenticate(ctx context.Context, username, password, remo
 	if err != nil {
 		return nil, err
 	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.locks[p.ID] {
-		return nil, pop3server.ErrLocked
+	lock, err := b.locks.Acquire(ctx, p.ID)
+	if errors.Is(err, mailbox.ErrMaildropLocked) {
+		return nil, fmt.Errorf("%w: %w", pop3server.ErrLocked, err)
 	}
-	b.locks[p.ID] = true
-	return &maildrop{b: b, person: p.ID, folder: folder}, nil
+	if err != nil {
+		return nil, err
+	}
+	return &maildrop{b: b, person: p.ID, folder: folder, lock: lock}, nil
 }
 
 type maildrop struct {
 	b      *pop3Backend
 	person int64
 	folder store.Mailbox
+	lock   *mailbox.MaildropLock
 	msgs   map[string]mailbox.Message
 }
 
@@ -235,6 +257,11 @@ func (m *maildrop) Delete(ctx context.Context, uids []string) error {
 	if len(nums) == 0 {
 		return nil
 	}
+	// A session whose lock lapsed, for example while the store was unreachable, may share
+	// the maildrop with another session by now, so it must not delete.
+	if err := m.lock.Check(ctx); err != nil {
+		return err
+	}
 	if _, err := m.b.n.Mailboxes.StoreFlags(ctx, m.person, m.folder, nums, mailbox.FlagsAdd,
 		[]string{mailbox.FlagDeleted}, 0); err != nil {
 		return err
@@ -243,9 +270,4 @@ func (m *maildrop) Delete(ctx context.Context, uids []string) error {
 	return err
 }
 
-func (m *maildrop) Close() error {
-	m.b.mu.Lock()
-	delete(m.b.locks, m.person)
-	m.b.mu.Unlock()
-	return nil
-}
+func (m *maildrop) Close() error { return m.lock.Release() }

@@ -36,6 +36,13 @@ type Node struct {
 	// DeliveryPort, when not 0, replaces the port of every delivery destination, so that
 	// tests and the demo can run receiving servers on free loopback ports.
 	DeliveryPort int
+	// POP3LockLease and POP3LockRenew, when not 0, replace the lease of a POP3 maildrop lock
+	// (mailbox.DefaultMaildropLease) and how often a session renews it
+	// (mailbox.DefaultMaildropRenew), so that tests can let a dead node's locks lapse soon.
+	POP3LockLease, POP3LockRenew time.Duration
+	// IMAPIdlePoll, when not 0, replaces how often an IMAP IDLE session re-reads its folder
+	// (10 seconds), so that tests can tell a change notification from a poll.
+	IMAPIdlePoll time.Duration
 
 	mu          sync.Mutex
 	quotaWarned map[mailbox.Owner]time.Time // last quota warning per mailbox (see checkQuota)
@@ -103,6 +110,15 @@ func (n *Node) CheckBlobs(ctx context.Context) error {
 // Start opens every configured listener and starts serving. Addresses with port 0 get a free
 // port; Addrs reports what was bound.
 func (n *Node) Start(ctx context.Context) error {
+	// The feed starts first so that it stops last: the queue and the sessions may announce
+	// changes until they stop.
+	stopFeed, err := n.Mailboxes.StartChangeFeed()
+	if err != nil {
+		return err
+	}
+	n.mu.Lock()
+	n.stoppers = append(n.stoppers, stopFeed)
+	n.mu.Unlock()
 	if addr := n.Config.Listen.HTTP; addr != "" {
 		h := httpserver.New(n.ready, n.Log.With("listener", "http"))
 		l, err := n.listen("http", addr)

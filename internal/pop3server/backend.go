@@ -12,7 +12,8 @@ import (
 type Backend interface {
 	// Authenticate checks username and password for a client at remoteIP and, when
 	// they are valid, locks the user's maildrop and returns it. The server calls
-	// Maildrop.Close exactly once when the session ends, however it ends.
+	// Maildrop.Close exactly once: at QUIT before its reply, or else when the session
+	// ends, however it ends.
 	//
 	// The error picks the response code (RFC 2449 section 8, RFC 3206): wrap
 	// ErrBadCredentials, ErrThrottled, ErrDisabled or ErrLocked. Any other error

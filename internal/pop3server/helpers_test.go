@@ -93,6 +93,8 @@ type memAccount struct {
 	listErr   error
 	openErr   error
 	deleteErr error
+	// closeDelay makes Close wait before it unlocks, as a lock in a remote store does.
+	closeDelay time.Duration
 
 	locked      bool
 	deleteCalls [][]string
@@ -244,6 +246,10 @@ func (d *memDrop) Delete(ctx context.Context, uids []string) error {
 }
 
 func (d *memDrop) Close() error {
+	d.b.mu.Lock()
+	delay := d.a.closeDelay
+	d.b.mu.Unlock()
+	time.Sleep(delay)
 	d.b.mu.Lock()
 	defer d.b.mu.Unlock()
 	d.a.locked = false

@@ -464,11 +464,7 @@ func (s *session) finish(reason error) {
 	s.w.Flush()
 	s.raw.SetWriteDeadline(time.Now().Add(closeTimeout))
 
-	if s.drop != nil {
-		if err := s.drop.Close(); err != nil {
-			s.log.Error("pop3 maildrop unlock failed", "user", s.user, "error", err.Error())
-		}
-	}
+	s.releaseMaildrop()
 	s.conn.Close()
 	s.cancel()
 
@@ -482,6 +478,18 @@ func (s *session) finish(reason error) {
 		attrs = append(attrs, "user", s.user, "retrieved", s.retrieved, "deleted", s.deleted)
 	}
 	s.log.Info("pop3 session closed", attrs...)
+}
+
+// releaseMaildrop releases the maildrop lock, if the session holds one. Later calls do
+// nothing.
+func (s *session) releaseMaildrop() {
+	if s.drop == nil {
+		return
+	}
+	if err := s.drop.Close(); err != nil {
+		s.log.Error("pop3 maildrop unlock failed", "user", s.user, "error", err.Error())
+	}
+	s.drop = nil
 }
 
 // finalReply returns the response that gives the client the reason the server

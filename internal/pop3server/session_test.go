@@ -461,6 +461,38 @@ func TestDeleRemovesOnlyAtQuit(t *testing.T) {
 	c.expectPrefix(c.cmd("QUIT"), "+OK")
 }
 
+// A client may sign in again as soon as it reads the reply to QUIT; the lock must be gone
+// by then, whether the deletions succeeded or not.
+func TestQuitReleasesLockBeforeReply(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		deleteErr error
+		reply     string
+	}{
+		{"deletion succeeds", nil, "+OK"},
+		{"deletion fails", errors.New("store unavailable"), "-ERR [SYS/TEMP]"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newMemBackend()
+			b.accounts[testUser].deleteErr = tc.deleteErr
+			b.accounts[testUser].closeDelay = 100 * time.Millisecond
+			ts := startServer(t, b, Config{})
+			c := ts.dialTLS(t)
+			c.signIn()
+			c.expectPrefix(c.cmd("DELE 1"), "+OK")
+			c.expectPrefix(c.cmd("QUIT"), tc.reply)
+			if a := ts.backend.snapshot(testUser); a.locked {
+				t.Errorf("maildrop still locked when the QUIT reply arrived")
+			}
+			c.expectEOF()
+			a := ts.backend.waitUnlocked(t, testUser)
+			if a.closeCalls != 1 {
+				t.Errorf("Maildrop.Close called %d times, want 1", a.closeCalls)
+			}
+		})
+	}
+}
+
 func TestQuitReportsFailedDeletion(t *testing.T) {
 	b := newMemBackend()
 	b.accounts[testUser].deleteErr = errors.New("store unavailable")

@@ -165,8 +165,8 @@ func (s *session) cmdRset() error {
 	return nil
 }
 
-// cmdQuit enters the UPDATE state and removes the messages marked for deletion
-// (RFC 1939 section 6). finish then releases the lock and closes the connection.
+// cmdQuit enters the UPDATE state, removes the messages marked for deletion and releases
+// the maildrop lock (RFC 1939 section 6). finish then closes the connection.
 func (s *session) cmdQuit() error {
 	s.state = stateUpdate
 	var uids []string
@@ -180,12 +180,16 @@ func (s *session) cmdQuit() error {
 		if err := s.drop.Delete(s.ctx, uids); err != nil {
 			s.log.Error("pop3 message deletion failed", "user", s.user,
 				"messages", len(uids), "error", err.Error())
+			s.releaseMaildrop()
 			s.send(errReply("SYS/TEMP", "The messages marked for deletion could not all "+
 				"be removed; they may be listed again at the next sign-in."))
 			return errQuit
 		}
 		s.deleted = len(uids)
 	}
+	// The lock goes before the reply, so that a client that signs in again as soon as it
+	// reads +OK finds the maildrop free, even when the lock is a row in a shared store.
+	s.releaseMaildrop()
 	s.send(okReply(fmt.Sprintf("Signed out; %d messages deleted.", len(uids))))
 	return errQuit
 }

@@ -27,6 +27,7 @@ var migrations = []migration{
 	{5, "index of UIDs and flags for IMAP SELECT", schemaV5, nil},
 	{6, "index of the text that SEARCH matches", "", migrateTextIndex},
 	{7, "group mail handling, membership review reminders", schemaV7, nil},
+	{8, "POP3 maildrop locks shared by all nodes", schemaV8, nil},
 }
 
 // SchemaVersion is the newest schema version this build knows.
