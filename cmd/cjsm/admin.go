@@ -90,6 +90,11 @@ func cmdAdmin(args []string, stdout, stderr io.Writer) error {
 	if len(rest) < 2 {
 		return usagef("admin %s: give a verb: %s", rest[0], verbList(verbs))
 	}
+	if h := rest[1]; h == "-h" || h == "-help" || h == "--help" {
+		fmt.Fprintf(stdout, "Usage: cjsm admin %s VERB [flags]\n\nVerbs: %s\n\n"+
+			"Run cjsm admin %s VERB --help for a verb's flags.\n", rest[0], verbList(verbs), rest[0])
+		return nil
+	}
 	fn, ok := verbs[rest[1]]
 	if !ok {
 		return usagef("admin %s: unknown verb %q; use one of %s", rest[0], rest[1], verbList(verbs))
@@ -117,6 +122,18 @@ func cmdAdmin(args []string, stdout, stderr io.Writer) error {
 		actor:  directory.Actor{Name: "operator:" + currentUser(), Source: "cli"},
 		stdout: stdout, stderr: stderr}
 	return fn(env, rest[2:])
+}
+
+// verbSynopsis gives the arguments of the verbs that take more than flags, for --help.
+var verbSynopsis = map[string]string{
+	"group show":     "GROUP-ADDRESS",
+	"group review":   "[GROUP-ADDRESS]",
+	"group confirm":  "GROUP-ADDRESS PERSON-ADDRESS",
+	"group handling": "GROUP-ADDRESS",
+	"mailbox revoke": "GRANT-ID",
+	"trace":          "[QUEUE-ID | MESSAGE-ID]",
+	"quota set":      "--max SIZE, and one of --person ADDRESS, --group ADDRESS, --org SLUG",
+	"quota show":     "one of --person ADDRESS, --group ADDRESS, --org SLUG",
 }
 
 func verbList(verbs map[string]adminVerb) string {

@@ -38,10 +38,20 @@ func auditList(env *adminEnv, args []string) error {
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
+	if *limit <= 0 {
+		return usagef("audit list: --limit %d must be 1 or more", *limit)
+	}
+	// Reading one row more than the limit shows whether rows were left off.
 	rows, err := env.st.AuditEntries(env.ctx, store.AuditFilter{Actor: *actor, Target: *target,
-		After: *after, Limit: *limit})
+		After: *after, Limit: *limit + 1})
 	if err != nil {
 		return err
+	}
+	more := len(rows) > *limit
+	if more {
+		rows = rows[:*limit]
+		fmt.Fprintf(env.stderr, "more rows match: these are the oldest %d; see the next with "+
+			"--after %d\n", *limit, rows[len(rows)-1].Seq)
 	}
 	if *asJSON {
 		return printJSON(env.stdout, rows)

@@ -44,6 +44,10 @@ func mailboxGrant(env *adminEnv, args []string) error {
 		if expires, err = parseUntil(*until); err != nil {
 			return usagef("mailbox grant: --until %v", err)
 		}
+		if !expires.After(time.Now()) {
+			return usagef("mailbox grant: --until %q is in the past; give a later day or time",
+				*until)
+		}
 	} else {
 		d, err := parseSpan(*span)
 		if err != nil {
@@ -60,6 +64,8 @@ func mailboxGrant(env *adminEnv, args []string) error {
 		g.GranteeAddress, g.OwnerAddress, g.ExpiresAt.Format(time.RFC3339))
 	fmt.Fprintf(env.stdout, "IMAP shows it to %s, read-only, under \"Other Users/%s/\"; "+
 		"they can copy messages into their own folders.\n", g.GranteeAddress, g.OwnerAddress)
+	fmt.Fprintf(env.stdout, "%s gets a notice of the grant at their next sign-in.\n",
+		g.OwnerAddress)
 	return nil
 }
 

@@ -265,7 +265,7 @@ func groupHandling(env *adminEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	addr, err := oneArg("group handling", pos, "the group mailbox address")
+	addr, err := oneArg("group handling", pos, "group mailbox address")
 	if err != nil {
 		return err
 	}

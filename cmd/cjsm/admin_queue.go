@@ -57,7 +57,11 @@ func traceSearch(env *adminEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	q := tracking.Query{Sender: *sender, Recipient: *rcpt, Limit: *limit}
+	if *limit <= 0 {
+		return usagef("trace: --limit %d must be 1 or more", *limit)
+	}
+	// Reading one event more than the limit shows whether events were left off.
+	q := tracking.Query{Sender: *sender, Recipient: *rcpt, Limit: *limit + 1}
 	if len(pos) > 1 {
 		return usagef("trace: give at most one queue id or Message-ID")
 	}
@@ -76,6 +80,11 @@ func traceSearch(env *adminEnv, args []string) error {
 	events, err := tracking.Trace(env.ctx, env.st, q)
 	if err != nil {
 		return err
+	}
+	if len(events) > *limit {
+		events = events[:*limit]
+		fmt.Fprintf(env.stderr, "more events match: these are the oldest %d; narrow the search "+
+			"with --since and --until, or raise --limit\n", *limit)
 	}
 	if *asJSON {
 		return printJSON(env.stdout, events)

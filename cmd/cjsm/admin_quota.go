@@ -77,9 +77,27 @@ func quotaShow(env *adminEnv, args []string) error {
 
 func usageText(u directory.QuotaUsage) string {
 	if u.Limit == 0 {
-		return fmt.Sprintf("%d bytes used, no limit", u.Used)
+		return fmt.Sprintf("%d bytes used (%s), no limit", u.Used, humanSize(u.Used))
 	}
-	return fmt.Sprintf("%d of %d bytes used (%d%%)", u.Used, u.Limit, u.Used*100/u.Limit)
+	return fmt.Sprintf("%d of %d bytes used (%s of %s, %d%%)", u.Used, u.Limit,
+		humanSize(u.Used), humanSize(u.Limit), u.Used*100/u.Limit)
+}
+
+// humanSize writes n bytes in the largest unit of 1024 (KB, MB, GB, TB) that keeps the
+// number at 1 or more, with one decimal.
+func humanSize(n int64) string {
+	units := []string{"KB", "MB", "GB", "TB"}
+	if n < 1024 {
+		return fmt.Sprintf("%d bytes", n)
+	}
+	v, unit := float64(n)/1024, units[0]
+	for _, u := range units[1:] {
+		if v < 1024 {
+			break
+		}
+		v, unit = v/1024, u
+	}
+	return fmt.Sprintf("%.1f %s", v, unit)
 }
 
 // parseSize reads a storage size: a number of bytes, or a number followed by KB, MB, GB or

@@ -26,7 +26,7 @@ func TestAdminMailboxGrant(t *testing.T) {
 	c.rejects([]string{"mailbox", "grant", "--to", sue, "--of", tom, "--reason", "leave",
 		"--until", "31/12/2026"}, `--until "31/12/2026" is not a date`)
 	c.rejects([]string{"mailbox", "grant", "--to", sue, "--of", tom, "--reason", "leave",
-		"--until", "2020-01-01"}, "is not in the future")
+		"--until", "2020-01-01"}, `--until "2020-01-01" is in the past`)
 	c.rejects([]string{"mailbox", "revoke", "x"}, `"x" is not a grant id`)
 
 	runSteps(t, c, []step{

@@ -91,5 +91,5 @@ func TestAdminGroupHandlingLists(t *testing.T) {
 		t.Errorf("--since 1d lists an action from two days ago:\n%s", out)
 	}
 	c.rejects([]string{"group", "handling", "--since", "soon", group}, `--since "soon"`)
-	c.rejects([]string{"group", "handling"}, "the group mailbox address")
+	c.rejects([]string{"group", "handling"}, "give exactly one group mailbox address")
 }

@@ -19,14 +19,14 @@ func TestAdminQuotaSetAndShow(t *testing.T) {
 		"nobody@kent-police.cjsm.test")
 	runSteps(t, c, []step{
 		{[]string{"quota", "set", "--person", tom, "--max", "5GB"},
-			[]string{"quota of person " + tom + ": 0 of 5368709120 bytes used (0%)"}, "quota.set"},
+			[]string{"quota of person " + tom + ": 0 of 5368709120 bytes used (0 bytes of 5.0 GB, 0%)"}, "quota.set"},
 		{[]string{"quota", "set", "--group", group, "--max", "500MB"},
 			[]string{"quota of group " + group + ": 0 of 524288000 bytes used"}, "quota.set"},
 		{[]string{"quota", "set", "--org", "kent-police", "--max", "2048"},
 			[]string{"quota of org kent-police: 0 of 2048 bytes used"}, "quota.set"},
 		{[]string{"quota", "show", "--person", tom}, []string{"0 of 5368709120 bytes used"}, ""},
 		{[]string{"quota", "set", "--person", tom, "--max", "0"},
-			[]string{"0 bytes used, no limit"}, "quota.set"},
+			[]string{"0 bytes used (0 bytes), no limit"}, "quota.set"},
 	})
 }
 

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/cjsm/cjsm/internal/config"
 	"github.com/cjsm/cjsm/internal/demo"
@@ -53,6 +54,14 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
+	if err := os.MkdirAll(*dir, 0o700); err != nil {
+		return err
+	}
+	unlock, err := lockDemoDir(*dir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	fmt.Fprintf(stdout, "preparing demo in %s …\n", *dir)
 	d, err := demo.Setup(ctx, *dir)
 	if err != nil {
@@ -75,6 +84,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	cfg.DNS.Resolver = peers.DNSAddr
 	_, peerPort, _ := net.SplitHostPort(peers.SMTPAddr)
 	jsonPath := filepath.Join(d.Dir, "demo.json")
+	reusePorts(&cfg, jsonPath)
 	prepare := func(n *node.Node) { n.DeliveryPort, _ = strconv.Atoi(peerPort) }
 	return serve(ctx, cfg, stderr, prepare, func(n *node.Node) error {
 		listeners := n.Addrs()
@@ -134,4 +144,54 @@ func self() string {
 		return "go run ./cmd/cjsm"
 	}
 	return exe
+}
+
+// lockDemoDir takes an exclusive lock on DIR/.lock, so that a second demo in the same
+// directory stops with an error instead of serving the same store and rewriting demo.json.
+// The lock ends with the process.
+func lockDemoDir(dir string) (unlock func(), err error) {
+	path := filepath.Join(dir, ".lock")
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		pid, _ := io.ReadAll(io.LimitReader(f, 20))
+		f.Close()
+		return nil, fmt.Errorf("another cjsm demo is running in %s (process %s); stop it "+
+			"with Ctrl-C, or give another --dir", dir, strings.TrimSpace(string(pid)))
+	}
+	f.Truncate(0)
+	fmt.Fprintf(f, "%d\n", os.Getpid())
+	return func() { f.Close() }, nil
+}
+
+// reusePorts gives each loopback listener of the demo the port it had in the last run, as
+// recorded in demo.json, when that port is free, so that mail clients set up for the demo
+// keep working after a restart. Listeners whose port is taken get a new free port.
+func reusePorts(cfg *config.Config, jsonPath string) {
+	b, err := os.ReadFile(jsonPath)
+	if err != nil {
+		return
+	}
+	var last map[string]any
+	if json.Unmarshal(b, &last) != nil {
+		return
+	}
+	for name, addr := range map[string]*string{"smtp": &cfg.Listen.SMTP,
+		"submission": &cfg.Listen.Submission, "submissions": &cfg.Listen.Submissions,
+		"imap": &cfg.Listen.IMAP, "imaps": &cfg.Listen.IMAPS, "pop3": &cfg.Listen.POP3,
+		"pop3s": &cfg.Listen.POP3S, "http": &cfg.Listen.HTTP} {
+		prev, _ := last[name].(string)
+		host, port, err := net.SplitHostPort(prev)
+		if err != nil || host != "127.0.0.1" || *addr != "127.0.0.1:0" {
+			continue
+		}
+		l, err := net.Listen("tcp", net.JoinHostPort(host, port))
+		if err != nil {
+			continue
+		}
+		l.Close()
+		*addr = prev
+	}
 }

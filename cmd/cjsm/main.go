@@ -99,7 +99,15 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
 				fs.SetOutput(os.Stdout)
-				if usage != nil {
+				if synopsis, ok := verbSynopsis[fs.Name()]; ok {
+					fmt.Fprintf(os.Stdout, "Usage: cjsm admin %s [flags] %s\n", fs.Name(), synopsis)
+					flags := 0
+					fs.VisitAll(func(*flag.Flag) { flags++ })
+					if flags > 0 {
+						fmt.Fprintf(os.Stdout, "\nFlags:\n")
+						fs.PrintDefaults()
+					}
+				} else if usage != nil {
 					usage()
 				} else {
 					fmt.Fprintf(os.Stdout, "Usage of %s:\n", fs.Name())

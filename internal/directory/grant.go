@@ -29,7 +29,7 @@ func (s *Service) GrantMailboxAccess(ctx context.Context, a Actor, granteeAddr, 
 	}
 	if !until.After(time.Now()) {
 		return g, inputErr("expiry", until.UTC().Format(time.RFC3339),
-			"is not in the future; give a later date")
+			"is not in the future (access ends at this time); give a later date")
 	}
 	owner, err := s.Person(ctx, ownerAddr)
 	if err != nil {
@@ -49,6 +49,22 @@ func (s *Service) GrantMailboxAccess(ctx context.Context, a Actor, granteeAddr, 
 	if o.Kind != store.KindHosted {
 		return g, inputErr("mailbox owner", ownerAddr, "belongs to %s, whose mail is kept by its "+
 			"own mail system, not by cjsm; ask that organisation to grant access there", o.Slug)
+	}
+	// Cover for absence or departure comes from the owner's own organisation, or one of
+	// the same group of organisations (the same top-level organisation), never from a
+	// party on the other side of a case.
+	ownerRoot, err := s.topOrganisation(ctx, owner.OrgID)
+	if err != nil {
+		return g, err
+	}
+	granteeRoot, err := s.topOrganisation(ctx, grantee.OrgID)
+	if err != nil {
+		return g, err
+	}
+	if ownerRoot.ID != granteeRoot.ID {
+		return g, inputErr("grantee", granteeAddr, "belongs to %s, outside %s, the "+
+			"organisation of the mailbox's owner; name someone in %s", granteeRoot.Slug,
+			ownerRoot.Slug, ownerRoot.Slug)
 	}
 	g = store.MailboxGrant{OwnerID: owner.ID, OwnerAddress: owner.Address,
 		GranteeID: grantee.ID, GranteeAddress: grantee.Address, Reason: reason,
@@ -116,4 +132,20 @@ func actorName(a Actor) string {
 		return "system"
 	}
 	return a.Name
+}
+
+// topOrganisation returns the organisation at the top of id's chain of parents.
+func (s *Service) topOrganisation(ctx context.Context, id int64) (store.Organisation, error) {
+	seen := map[int64]bool{}
+	for {
+		o, err := s.st.Organisation(ctx, id)
+		if err != nil {
+			return o, err
+		}
+		if o.ParentID == 0 || seen[o.ParentID] {
+			return o, nil
+		}
+		seen[o.ID] = true
+		id = o.ParentID
+	}
 }

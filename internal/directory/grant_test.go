@@ -48,6 +48,8 @@ func TestGrantMailboxAccessRules(t *testing.T) {
 				[]string{"ghost@kent-police." + suffix, "not found"}},
 			{"gateway owner", sue.Address, "amelia@firm.example", "leave", later,
 				[]string{"amelia@firm.example", "own mail system"}},
+			{"grantee in another organisation", amelia.Address, tom.Address, "leave", later,
+				[]string{"grantee", amelia.Address, "outside kent-police"}},
 		}
 		for _, c := range cases {
 			_, err := d.GrantMailboxAccess(t.Context(), operator, c.to, c.of, c.reason, c.until)
@@ -57,8 +59,7 @@ func TestGrantMailboxAccessRules(t *testing.T) {
 			t.Errorf("rejected grants wrote %d audit rows, want 0", n-before)
 		}
 
-		// A gateway person may be the grantee.
-		g, err := d.GrantMailboxAccess(t.Context(), operator, amelia.Address, tom.Address,
+		g, err := d.GrantMailboxAccess(t.Context(), operator, sue.Address, tom.Address,
 			" long-term sick leave ", later)
 		if err != nil {
 			t.Fatalf("GrantMailboxAccess: %v", err)
@@ -67,7 +68,7 @@ func TestGrantMailboxAccessRules(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if stored.OwnerID != tom.ID || stored.GranteeID != amelia.ID ||
+		if stored.OwnerID != tom.ID || stored.GranteeID != sue.ID ||
 			stored.Reason != "long-term sick leave" || stored.GrantedBy != operator.Name ||
 			!stored.ExpiresAt.Equal(later.UTC().Truncate(time.Microsecond)) ||
 			!stored.NotifiedAt.IsZero() || !stored.ActiveAt(time.Now()) {
@@ -95,13 +96,13 @@ func TestGrantMailboxAccessRules(t *testing.T) {
 			t.Fatalf("audit actions = %v, want %v", actions, want)
 		}
 		if e := entries[0]; e.Target != "person:"+tom.AddressKey ||
-			!strings.Contains(e.Detail, "grantee="+amelia.AddressKey) ||
+			!strings.Contains(e.Detail, "grantee="+sue.AddressKey) ||
 			!strings.Contains(e.Detail, "right=read") ||
 			!strings.Contains(e.Detail, `reason="long-term sick leave"`) {
 			t.Errorf("grant audit row = %+v", e)
 		}
 		if e := entries[1]; e.Target != "person:"+tom.AddressKey ||
-			!strings.Contains(e.Detail, "grantee="+amelia.AddressKey) {
+			!strings.Contains(e.Detail, "grantee="+sue.AddressKey) {
 			t.Errorf("revoke audit row = %+v", e)
 		}
 	})

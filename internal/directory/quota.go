@@ -3,6 +3,7 @@ package directory
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/cjsm/cjsm/internal/store"
 )
@@ -23,14 +24,19 @@ type QuotaUsage struct {
 
 func (s *Service) resolveQuotaOwner(ctx context.Context, q QuotaOwner) (kind string, id int64,
 	name string, err error) {
-	set := 0
+	var given []string
 	for _, v := range []string{q.Person, q.Group, q.Org} {
 		if v != "" {
-			set++
+			given = append(given, v)
 		}
 	}
-	if set != 1 {
-		return "", 0, "", inputErr("owner", fmt.Sprint(set), "give exactly one of a person, a group mailbox and an organisation")
+	if len(given) != 1 {
+		value := "none"
+		if len(given) > 1 {
+			value = strings.Join(given, " and ")
+		}
+		return "", 0, "", inputErr("owner", value, "give exactly one of a person (--person), "+
+			"a group mailbox (--group) and an organisation (--org)")
 	}
 	switch {
 	case q.Person != "":

@@ -74,6 +74,43 @@ func TestOverQuotaDeliveryGets452(t *testing.T) {
 	if !strings.HasPrefix(out, "REFUSED 452") || !strings.Contains(out, "4.2.2") || !strings.Contains(out, "full") {
 		t.Errorf("RCPT to a full mailbox: got %q, want 452 4.2.2 saying it is full", out)
 	}
+	// The first message took bob from nothing to over the limit in one step, so his INBOX
+	// gets the notice that it is full, although it was never nearly full.
+	warned := false
+	for _, m := range e.inbox(bob) {
+		warned = warned || contains(m, "Subject: Your mailbox is full")
+	}
+	if !warned {
+		t.Error("bob's full mailbox got no warning")
+	}
+}
+
+// TestListSkipsMemberWithFullMailbox checks that mail to a distribution list reaches the
+// members with room and is not filed for a member whose mailbox is full.
+func TestListSkipsMemberWithFullMailbox(t *testing.T) {
+	e := start(t, options{})
+	alice, bob := "alice.adams@mvs."+suffix, "bob.brown@mvs."+suffix
+	list := "all-staff@mvs." + suffix
+	p, err := e.dirSvc.Person(context.Background(), bob)
+	e.must(err)
+	queueIDOf(t, e.submit(alice, alice, []string{bob}, message(alice, bob, "first", "fills the quota")))
+	e.must(e.node.Mailboxes.SetQuota(context.Background(), store.OwnerPerson, p.ID, 100))
+	before := len(e.inbox(bob))
+	queueIDOf(t, e.submit(alice, alice, []string{list}, message(alice, list, "to all", "hello all")))
+	got := 0
+	for _, m := range e.inbox(alice) {
+		if contains(m, "Subject: to all") {
+			got++
+		}
+	}
+	if got != 1 {
+		t.Errorf("alice, a list member with room, got the list message %d times, want 1", got)
+	}
+	for _, m := range e.inbox(bob)[before:] {
+		if contains(m, "Subject: to all") {
+			t.Error("the list message was filed in bob's full mailbox")
+		}
+	}
 }
 
 func TestNearlyFullMailboxGetsOneWarning(t *testing.T) {

@@ -157,3 +157,33 @@ func TestRemovePersonKeepsMailAndClearsLists(t *testing.T) {
 		}
 	}
 }
+
+// TestRefusedMessagesAreTraced checks that messages refused after DATA, by the SMTP server
+// (a line over 1,000 octets) or by the relay (a From header field the sender may not use),
+// are traced under the envelope sender.
+func TestRefusedMessagesAreTraced(t *testing.T) {
+	e := start(t, options{})
+	alice, bob := "alice.adams@mvs."+suffix, "bob.brown@mvs."+suffix
+	long := message(alice, bob, "long line", strings.Repeat("x", 1200))
+	if out := e.submit(alice, alice, []string{bob}, long); !strings.Contains(out, "554") {
+		t.Fatalf("a 1,200-octet line was not refused: %s", out)
+	}
+	forged := message(bob, bob, "forged", "x")
+	if out := e.submit(alice, alice, []string{bob}, forged); !strings.Contains(out, "550") {
+		t.Fatalf("a forged From header field was not refused: %s", out)
+	}
+	evs, err := tracking.Trace(t.Context(), e.node.Store, tracking.Query{Sender: alice})
+	e.must(err)
+	var reasons []string
+	for _, ev := range evs {
+		if ev.Kind == store.EventRejected {
+			reasons = append(reasons, ev.Recipient+": "+ev.Detail)
+		}
+	}
+	joined := strings.Join(reasons, "\n")
+	for _, want := range []string{bob + ": ", "1000 octets", "header From <" + bob + ">"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("rejections traced for %s lack %q:\n%s", alice, want, joined)
+		}
+	}
+}

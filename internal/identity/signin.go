@@ -18,6 +18,9 @@ var (
 	ErrBadCredentials = errors.New("identity: wrong address or password")
 	ErrThrottled      = errors.New("identity: too many failed sign-ins; wait and try again")
 	ErrDisabled       = errors.New("identity: account or organisation is not active")
+	// ErrNotHosted is returned for IMAP and POP3 sign-ins of people whose organisation
+	// keeps its mail on its own system: cjsm holds no mailbox of theirs to read.
+	ErrNotHosted = errors.New("identity: the organisation's mail is not kept in cjsm")
 )
 
 // failureWindow is how long failed sign-ins count towards the limit, and how long an
@@ -94,6 +97,11 @@ func (s *SignIn) Check(ctx context.Context, username, password, protocol, remote
 		s.log.Warn("sign-in rejected: organisation not active", "user", key, "org", o.Slug,
 			"status", o.Status, "remote_ip", remoteIP, "protocol", protocol)
 		return p, ErrDisabled
+	}
+	if o.Kind != store.KindHosted && (protocol == "imap" || protocol == "pop3") {
+		s.log.Warn("sign-in rejected: the organisation keeps its mail on its own system",
+			"user", key, "org", o.Slug, "remote_ip", remoteIP, "protocol", protocol)
+		return p, ErrNotHosted
 	}
 	s.mu.Lock()
 	delete(s.failures, "acct:"+key)

@@ -176,6 +176,8 @@ func TestGranteeCannotChangeSubscriptions(t *testing.T) {
 		`b UNSUBSCRIBE "Other Users/` + bob.Address + `/INBOX"`,
 		`c SUBSCRIBE "Other Users/` + bob.Address + `/Sent"`,
 		`d UNSUBSCRIBE "Shared/` + g.Address + `/INBOX"`,
+		`h DELETE "Other Users/` + bob.Address + `/Archive"`,
+		`i RENAME "Other Users/` + bob.Address + `/Archive" "Other Users/` + bob.Address + `/Old"`,
 	} {
 		tag, _, _ := strings.Cut(command, " ")
 		if out := w.send(t, command); !strings.Contains(out, tag+" NO [NOPERM]") {

@@ -325,13 +325,15 @@ func (c *wireConn) send(t *testing.T, command string) string {
 }
 
 // TestGroupMembersSeeWhoAnswered checks that when one member answers a group message over
-// IMAP, another member's session is told who did, through the $HandledBy keyword.
+// IMAP, another member's session is told who did, through the $HandledBy keyword. The one
+// who answers holds the read and send rights only: replying as the group marks the message,
+// while other flags are ignored (RFC 9051 section 7.1), not refused.
 func TestGroupMembersSeeWhoAnswered(t *testing.T) {
 	h := newHarness(t)
 	ann := h.person(t, "ann")
 	ben := h.person(t, "ben")
 	g := h.group(t, "casework",
-		store.GroupMember{PersonID: ann.ID, Read: true, Write: true},
+		store.GroupMember{PersonID: ann.ID, Read: true, Send: true},
 		store.GroupMember{PersonID: ben.ID, Read: true})
 	h.deliver(t, store.OwnerGroup, g.ID, sampleMessage("witness", "Call the witness."))
 	out := h.python(t, `
@@ -340,6 +342,8 @@ b = connect(ARGS[1])
 b.select(folder)
 a = connect(ARGS[0])
 a.select(folder)
+typ, data = a.store("1", "+FLAGS", "(\\Flagged)")
+check(typ == "OK" and b"Flagged" not in data[0], "ignored \\Flagged: %s %r" % (typ, data))
 typ, data = a.store("1", "+FLAGS", "(\\Answered)")
 check(typ == "OK", data)
 b.untagged_responses.pop("FETCH", None)

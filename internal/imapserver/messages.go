@@ -1,12 +1,14 @@
 package imapserver
 
 import (
+	"context"
 	"errors"
 
 	"github.com/emersion/go-imap/v2"
 	goimapserver "github.com/emersion/go-imap/v2/imapserver"
 
 	"github.com/cjsm/cjsm/internal/mailbox"
+	"github.com/cjsm/cjsm/internal/store"
 )
 
 // Store handles STORE and UID STORE (RFC 3501 section 6.4.6), with UNCHANGEDSINCE
@@ -28,15 +30,7 @@ func (s *session) Store(w *goimapserver.FetchWriter, numSet imap.NumSet, flags *
 		w.ReportModified(sel.numSet(uids, isUID))
 		return nil
 	}
-	op := mailbox.FlagsSet
-	switch flags.Op {
-	case imap.StoreFlagsAdd:
-		op = mailbox.FlagsAdd
-	case imap.StoreFlagsDel:
-		op = mailbox.FlagsRemove
-	}
-	res, err := s.svc().StoreFlags(ctx, s.personID, sel.mbox, uids, op,
-		fromIMAPFlags(flags.Flags), int64(options.UnchangedSince))
+	res, err := s.storeFlags(ctx, uids, flags, int64(options.UnchangedSince))
 	if err != nil {
 		return s.mapErr(err)
 	}
@@ -92,6 +86,73 @@ func (s *session) Store(w *goimapserver.FetchWriter, numSet imap.NumSet, flags *
 		}
 	}
 	return nil
+}
+
+// storeFlags changes flags through the mailbox service. A member without the write right
+// gets the flags outside PERMANENTFLAGS ignored, not refused: RFC 9051 section 7.1 lets the
+// server ignore them, and clients such as mbsync stop syncing on a NO. STORE FLAGS (a
+// replacement) then changes only the flags the member may change.
+func (s *session) storeFlags(ctx context.Context, uids []int64, flags *imap.StoreFlags,
+	unchangedSince int64) (mailbox.StoreResult, error) {
+	sel := s.sel
+	requested := fromIMAPFlags(flags.Flags)
+	op := mailbox.FlagsSet
+	switch flags.Op {
+	case imap.StoreFlagsAdd:
+		op = mailbox.FlagsAdd
+	case imap.StoreFlagsDel:
+		op = mailbox.FlagsRemove
+	}
+	if sel.rights.Write || sel.mbox.OwnerKind != store.OwnerGroup {
+		return s.svc().StoreFlags(ctx, s.personID, sel.mbox, uids, op, requested, unchangedSince)
+	}
+	permitted := []string{mailbox.FlagSeen}
+	if sel.rights.Send {
+		permitted = append(permitted, mailbox.FlagAnswered, mailbox.FlagForwarded)
+	}
+	want := mailbox.NewFlagSet(requested)
+	var listed, unlisted []string // permitted flags in the request, and the others
+	for _, f := range permitted {
+		if want.Has(f) {
+			listed = append(listed, f)
+		} else {
+			unlisted = append(unlisted, f)
+		}
+	}
+	if op != mailbox.FlagsSet {
+		if len(listed) == 0 {
+			return mailbox.StoreResult{}, nil
+		}
+		return s.svc().StoreFlags(ctx, s.personID, sel.mbox, uids, op, listed, unchangedSince)
+	}
+	var res mailbox.StoreResult
+	if len(listed) > 0 {
+		added, err := s.svc().StoreFlags(ctx, s.personID, sel.mbox, uids, mailbox.FlagsAdd,
+			listed, unchangedSince)
+		if err != nil {
+			return res, err
+		}
+		res = added
+	}
+	// The first call already applied UNCHANGEDSINCE and changed MODSEQ, so the second
+	// works on the messages it left alone, without the condition.
+	skip := map[int64]bool{}
+	for _, uid := range res.Modified {
+		skip[uid] = true
+	}
+	var rest []int64
+	for _, uid := range uids {
+		if !skip[uid] {
+			rest = append(rest, uid)
+		}
+	}
+	removed, err := s.svc().StoreFlags(ctx, s.personID, sel.mbox, rest, mailbox.FlagsRemove,
+		unlisted, 0)
+	if err != nil {
+		return res, err
+	}
+	res.Updated = append(res.Updated, removed.Updated...)
+	return res, nil
 }
 
 // Expunge handles EXPUNGE, CLOSE and UID EXPUNGE (RFC 4315 section 2.1). EXPUNGE needs the

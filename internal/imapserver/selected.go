@@ -21,6 +21,7 @@ type selected struct {
 	mbox     store.Mailbox
 	readOnly bool                      // opened with EXAMINE, or through a grant
 	writable bool                      // the person had the write right at SELECT
+	rights   mailbox.Rights            // the person's rights at SELECT
 	uids     []int64                   // ascending, as the client knows them
 	msgs     map[int64]mailbox.Message // by UID, as last reported
 	modseq   int64                     // HIGHESTMODSEQ the view is in step with
@@ -85,7 +86,7 @@ func (s *session) Select(name string, options *imap.SelectOptions) (*imap.Select
 	// (mailbox.Service.StoreFlags).
 	granted := b.OwnerKind == store.OwnerPerson && b.OwnerID != s.personID
 	readOnly := options.ReadOnly || granted
-	sel := &selected{mbox: b, readOnly: readOnly, writable: rights.Write,
+	sel := &selected{mbox: b, readOnly: readOnly, writable: rights.Write, rights: rights,
 		modseq: b.HighestModSeq, uids: folder.UIDs,
 		msgs: make(map[int64]mailbox.Message, len(folder.UIDs))}
 	keywords := folder.InUse
@@ -105,9 +106,13 @@ func (s *session) Select(name string, options *imap.SelectOptions) (*imap.Select
 		keywords.Add(f)
 	}
 	// PERMANENTFLAGS lists the flags the client may change: a member with the read right
-	// only may change their own \Seen and nothing else. Such a member still gets
-	// [READ-WRITE], as RFC 4314 section 4 asks for anyone who may change \Seen.
+	// only may change their own \Seen, and one with the send right also \Answered and
+	// $Forwarded, so that replies are marked. Such a member still gets [READ-WRITE], as
+	// RFC 4314 section 4 asks for anyone who may change \Seen.
 	permanent := []imap.Flag{imap.FlagSeen}
+	if rights.Send {
+		permanent = append(permanent, imap.FlagAnswered, imap.Flag(mailbox.FlagForwarded))
+	}
 	if rights.Write {
 		permanent = []imap.Flag{imap.FlagSeen, imap.FlagAnswered, imap.FlagFlagged,
 			imap.FlagDeleted, imap.FlagDraft, imap.FlagWildcard}

@@ -59,6 +59,9 @@ func (s *session) Login(username, password string) error {
 	case errors.Is(err, identity.ErrThrottled):
 		return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeUnavailable,
 			Text: "Too many failed sign-ins; wait 15 minutes and try again"}
+	case errors.Is(err, identity.ErrNotHosted):
+		return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeContactAdmin,
+			Text: "Your organisation keeps its mail on its own mail system, not in cjsm; read it there"}
 	case errors.Is(err, identity.ErrDisabled):
 		return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeContactAdmin,
 			Text: "This account or its organisation is not active; contact your administrator"}
@@ -206,10 +209,23 @@ func (s *session) Delete(name string) error {
 	if err != nil {
 		return s.mapErr(err)
 	}
+	if err := s.checkNotGranted(ref); err != nil {
+		return err
+	}
 	if err := checkDeletable(ref.Name); err != nil {
 		return err
 	}
 	return s.mapErr(s.svc().DeleteFolder(ctx, s.personID, ref))
+}
+
+// checkNotGranted returns a NO reply when ref is in another person's mailbox, which the
+// person reads through a grant and may not change.
+func (s *session) checkNotGranted(ref mailbox.Ref) error {
+	if ref.Owner.Kind == store.OwnerPerson && ref.Owner.ID != s.personID {
+		return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeNoPerm,
+			Text: "Access to another person's mailbox is read-only"}
+	}
+	return nil
 }
 
 // checkDeletable returns a NO reply for INBOX and the default special-use folders.
@@ -239,9 +255,12 @@ func (s *session) Rename(name, newName string, _ *imap.RenameOptions) error {
 	if err != nil {
 		return s.mapErr(err)
 	}
+	if err := s.checkNotGranted(from); err != nil {
+		return err
+	}
 	if to.Owner != from.Owner {
 		return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeCannot,
-			Text: "Folders cannot be renamed into another person's or group's mailbox"}
+			Text: "Folders cannot be moved between mailboxes: rename within one mailbox"}
 	}
 	return s.mapErr(s.svc().RenameFolder(ctx, s.personID, from, to.Name))
 }

@@ -146,3 +146,31 @@ func (op FlagOp) apply(old FlagSet, flags FlagSet) FlagSet {
 	}
 	return flags.Clone()
 }
+
+// MayChange reports whether a person with rights may set or clear the shared flag on a
+// folder's messages. The write right covers every flag. The send right, which lets a member
+// reply as the group, covers \Answered and $Forwarded, so that a reply is marked. A person's
+// own \Seen is not a shared flag on group mail and needs only the read right.
+func (rights Rights) MayChange(flag string) bool {
+	if rights.Write {
+		return true
+	}
+	return rights.Send && (strings.EqualFold(flag, FlagAnswered) ||
+		strings.EqualFold(flag, FlagForwarded))
+}
+
+// forbiddenChange returns a flag that differs between old and next but that rights do not
+// cover, with false. When rights cover every change, it returns "" and true.
+func forbiddenChange(old, next FlagSet, rights Rights) (string, bool) {
+	for _, f := range old.List() {
+		if !next.Has(f) && !rights.MayChange(f) {
+			return f, false
+		}
+	}
+	for _, f := range next.List() {
+		if !old.Has(f) && !rights.MayChange(f) {
+			return f, false
+		}
+	}
+	return "", true
+}

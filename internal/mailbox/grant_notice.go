@@ -85,9 +85,9 @@ func grantNotice(p store.Person, grants []store.MailboxGrant, from, messageID st
 	line("Content-Transfer-Encoding: 8bit")
 	line("")
 	line("An operator of the secure email service gave another person read access to your")
-	line("mailbox. That person could read your mail during the period shown, and copy")
-	line("messages into their own mailbox, but could not send, file, delete or mark your")
-	line("mail as read.")
+	line("mailbox for the period shown. During it, that person can read your mail and copy")
+	line("messages into their own mailbox, but cannot send, file or delete your mail, or")
+	line("mark it as read.")
 	for _, g := range grants {
 		line("")
 		line("  Person:     %s", g.GranteeAddress)

@@ -278,9 +278,9 @@ func (s *Service) StoreFlags(ctx context.Context, personID int64, b store.Mailbo
 			if group {
 				nextShared.Remove(FlagSeen)
 			}
-			if !nextShared.Equal(shared) && !rights.Write {
-				return fmt.Errorf("%w: changing flags other than \\Seen needs the write right"+
-					" on %s", ErrPermission, OwnerOf(b))
+			if f, ok := forbiddenChange(shared, nextShared, rights); !ok {
+				return fmt.Errorf("%w: changing %s needs the write right on %s", ErrPermission,
+					f, OwnerOf(b))
 			}
 			if group {
 				actions := handlingActions(old, next)

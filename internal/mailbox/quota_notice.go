@@ -34,7 +34,12 @@ func quotaNotice(u Usage, address, from, messageID string, now time.Time) []byte
 	}
 	line("From: CJSM service <%s>", from)
 	line("To: <%s>", address)
-	line("Subject: Your mailbox is nearly full")
+	full := (u.Limit > 0 && u.Used >= u.Limit) || (u.OrgLimit > 0 && u.OrgUsed >= u.OrgLimit)
+	if full {
+		line("Subject: Your mailbox is full")
+	} else {
+		line("Subject: Your mailbox is nearly full")
+	}
 	line("Date: %s", now.Format(time.RFC1123Z))
 	line("Message-ID: %s", messageID)
 	line("Auto-Submitted: auto-generated")

@@ -30,16 +30,19 @@ func (n *Node) filed(ctx context.Context, messageID int64, mailboxIDs []int64, d
 }
 
 // checkQuota checks a local recipient's quota for a message of size octets, for the relay. A
-// mailbox at 90% or more gets a warning in its INBOX, at most once a day from this node.
+// mailbox at 90% or more, or one that refuses the message, gets a warning in its INBOX, at
+// most once a day from this node. A single message can take a mailbox from well under 90%
+// to over its limit, because RCPT may not know the size, so a full mailbox is warned too.
 func (n *Node) checkQuota(ctx context.Context, ownerKind string, ownerID, size int64, address string) (nearlyFull bool, err error) {
 	o := mailbox.Owner{Kind: ownerKind, ID: ownerID}
 	u, err := n.Mailboxes.CheckQuota(ctx, o, size)
-	if err != nil {
+	if err != nil && !errors.Is(err, mailbox.ErrOverQuota) {
 		return false, err
 	}
-	if !u.NearlyFull() {
+	if err == nil && !u.NearlyFull() {
 		return false, nil
 	}
+	quotaErr := err
 	n.mu.Lock()
 	last, warned := n.quotaWarned[o]
 	due := !warned || time.Since(last) >= 24*time.Hour
@@ -52,7 +55,7 @@ func (n *Node) checkQuota(ctx context.Context, ownerKind string, ownerID, size i
 			n.Log.Error("cannot file quota warning", "rcpt", address, "err", err)
 		}
 	}
-	return true, nil
+	return true, quotaErr
 }
 
 // startMailboxAccess starts the IMAP and POP3 listeners and the daily retention run.
@@ -184,6 +187,8 @@ func (b *pop3Backend) Authenticate(ctx context.Context, username, password, remo
 		return nil, pop3server.ErrThrottled
 	case errors.Is(err, identity.ErrDisabled):
 		return nil, pop3server.ErrDisabled
+	case errors.Is(err, identity.ErrNotHosted):
+		return nil, pop3server.ErrNoMaildrop
 	case err != nil:
 		return nil, err
 	}

@@ -158,6 +158,10 @@ func (s *session) signInFailed(username string, err error) error {
 		rep = errReply("AUTH", "This account is suspended or disabled; "+
 			"contact your organisation administrator.")
 		reason = "account disabled"
+	case errors.Is(err, ErrNoMaildrop):
+		rep = errReply("AUTH", "Your organisation keeps its mail on its own mail system, "+
+			"not here; read it there.")
+		reason = "no maildrop"
 	case errors.Is(err, ErrLocked):
 		rep = errReply("IN-USE", "Another POP3 session has this maildrop open; "+
 			"close it and try again.")

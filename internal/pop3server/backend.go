@@ -80,6 +80,11 @@ var (
 	// reply reveals to a guesser that the account exists.
 	ErrDisabled = errors.New("pop3server: account suspended or disabled")
 
+	// ErrNoMaildrop means that the person has no maildrop here, because their
+	// organisation keeps its mail on its own system. The reply carries [AUTH]. Return it
+	// only after the password has been checked, as for ErrDisabled.
+	ErrNoMaildrop = errors.New("pop3server: no maildrop on this server")
+
 	// ErrLocked means that another POP3 session holds the maildrop. The reply
 	// carries [IN-USE] (RFC 2449 section 8.1.2).
 	ErrLocked = errors.New("pop3server: maildrop in use by another POP3 session")

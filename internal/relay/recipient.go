@@ -21,6 +21,7 @@ const maxListDepth = 10
 type resolution struct {
 	local  []queue.LocalRecipient
 	remote []queue.RemoteRecipient
+	list   bool // the address is a distribution list
 }
 
 // resolve finds where mail to addr from sender goes. sender is the address key of the
@@ -79,6 +80,7 @@ func (r *Relay) resolveInto(ctx context.Context, addr, sender string, res *resol
 		if err != nil {
 			return err
 		}
+		res.list = true
 		for _, m := range members {
 			if err := r.resolveInto(ctx, m, sender, res, seen, depth+1, false); err != nil {
 				// One unusable member must not stop mail to the rest of the list.
@@ -245,7 +247,7 @@ func (r *Relay) Rcpt(ctx context.Context, c *smtpserver.Conn, sp smtpserver.Prin
 func (r *Relay) Deliver(ctx context.Context, c *smtpserver.Conn, sp smtpserver.Principal, env smtpserver.Envelope, msg []byte) (string, error) {
 	p := sp.(*Principal)
 	if p.Person != nil {
-		if err := r.checkHeaderFrom(ctx, c, p, msg); err != nil {
+		if err := r.checkHeaderFrom(ctx, c, p, env.From, msg); err != nil {
 			return "", err
 		}
 	}
@@ -264,10 +266,14 @@ func (r *Relay) Deliver(ctx context.Context, c *smtpserver.Conn, sp smtpserver.P
 		}
 		for _, l := range res.local {
 			k := fmt.Sprintf("%s:%d", l.OwnerKind, l.OwnerID)
-			if !seenLocal[k] {
-				seenLocal[k] = true
-				in.Local = append(in.Local, l)
+			if seenLocal[k] {
+				continue
 			}
+			seenLocal[k] = true
+			if res.list && r.listMemberFull(ctx, c, env, rc.Address, l, int64(len(msg))) {
+				continue
+			}
+			in.Local = append(in.Local, l)
 		}
 		for _, rr := range res.remote {
 			k := strings.ToLower(rr.Address)
@@ -286,6 +292,26 @@ func (r *Relay) Deliver(ctx context.Context, c *smtpserver.Conn, sp smtpserver.P
 		return "", reject(550, [3]int{5, 1, 1}, "None of the recipients can receive mail any more")
 	}
 	return r.queue.Accept(ctx, in)
+}
+
+// listMemberFull reports whether a list member's mailbox is too full for the message, which
+// is then not filed for that member. RCPT checked the quota only of a single mailbox: a list
+// goes on to its other members, because one member's full mailbox must not stop the rest.
+// The member is warned through the quota check, and the trace shows the skip.
+func (r *Relay) listMemberFull(ctx context.Context, c *smtpserver.Conn, env smtpserver.Envelope,
+	list string, l queue.LocalRecipient, size int64) bool {
+	if r.CheckQuota == nil || l.Address == "" {
+		return false
+	}
+	_, err := r.CheckQuota(ctx, l.OwnerKind, l.OwnerID, size, l.Address)
+	if !errors.Is(err, mailbox.ErrOverQuota) {
+		return false
+	}
+	r.log.Warn("list member's mailbox is full; message not filed for them", "queue_id", env.ID,
+		"list", list, "rcpt", l.Address)
+	r.recordRejection(ctx, env.From, l.Address, remoteIP(c.Remote),
+		"mailbox full; not filed from list "+list)
+	return true
 }
 
 // RouteNotice implements queue.Router: a notice goes wherever mail to addr from the null

@@ -228,6 +228,15 @@ func (r *Relay) recordRejection(ctx context.Context, from, rcpt, remote, reason 
 		Remote: remote, Detail: reason})
 }
 
+// DataRejected implements smtpserver.DataRejecter: a message the SMTP server refused after
+// DATA is traced once per recipient, under the envelope sender.
+func (r *Relay) DataRejected(ctx context.Context, c *smtpserver.Conn, _ smtpserver.Principal,
+	from string, rcpts []smtpserver.Recipient, reason string) {
+	for _, rc := range rcpts {
+		r.recordRejection(ctx, from, rc.Address, remoteIP(c.Remote), reason)
+	}
+}
+
 // messageID returns the Message-ID header field of msg, or "".
 func messageID(msg []byte) string {
 	m, err := mail.ReadMessage(strings.NewReader(string(headerBytes(msg))))
@@ -243,3 +252,6 @@ func headerBytes(msg []byte) []byte {
 	}
 	return msg
 }
+
+// The SMTP server reports the messages it refuses itself, for tracking.
+var _ smtpserver.DataRejecter = (*Relay)(nil)

@@ -23,7 +23,7 @@ func (r *Relay) Mail(ctx context.Context, c *smtpserver.Conn, sp smtpserver.Prin
 	var accepted string
 	var err error
 	if p.Person != nil {
-		accepted, err = r.personSender(ctx, c, p, from)
+		accepted, err = r.personSender(ctx, c, p, from, from)
 	} else {
 		accepted, err = r.serverSender(ctx, c, p, from)
 	}
@@ -36,7 +36,7 @@ func (r *Relay) Mail(ctx context.Context, c *smtpserver.Conn, sp smtpserver.Prin
 // checkHeaderFrom rejects a person's message whose From header field names an address they
 // may not send as, so that nobody can put a colleague's name on a message. The addresses
 // allowed are the same as for MAIL FROM.
-func (r *Relay) checkHeaderFrom(ctx context.Context, c *smtpserver.Conn, p *Principal, msg []byte) error {
+func (r *Relay) checkHeaderFrom(ctx context.Context, c *smtpserver.Conn, p *Principal, envFrom string, msg []byte) error {
 	m, err := mail.ReadMessage(bytes.NewReader(headerBytes(msg)))
 	if err != nil {
 		return reject(554, [3]int{5, 6, 0}, "The message header cannot be parsed: %v", err)
@@ -50,14 +50,17 @@ func (r *Relay) checkHeaderFrom(ctx context.Context, c *smtpserver.Conn, p *Prin
 		return reject(554, [3]int{5, 6, 0}, "The From header field %q cannot be parsed: %v", field, err)
 	}
 	for _, a := range list {
-		if _, err := r.personSender(ctx, c, p, a.Address); err != nil {
+		if _, err := r.personSender(ctx, c, p, a.Address, envFrom); err != nil {
 			return reject(550, [3]int{5, 7, 1}, "The From header field names <%s>, which you may not send as: use your own address %s or a group mailbox you have send permission on", a.Address, p.Person.Address)
 		}
 	}
 	return nil
 }
 
-func (r *Relay) personSender(ctx context.Context, c *smtpserver.Conn, p *Principal, from string) (string, error) {
+// personSender returns the address a signed-in person may send as, from, or rejects it.
+// envFrom is the envelope sender under which a rejection is traced: from itself at MAIL
+// FROM, the envelope's when from is an address of the header From field.
+func (r *Relay) personSender(ctx context.Context, c *smtpserver.Conn, p *Principal, from, envFrom string) (string, error) {
 	if from == "" {
 		return "", reject(550, [3]int{5, 7, 1}, "People may not send with the null sender <>; use your own address %s", p.Person.Address)
 	}
@@ -81,7 +84,11 @@ func (r *Relay) personSender(ctx context.Context, c *smtpserver.Conn, p *Princip
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return "", err
 	}
-	r.recordRejection(ctx, from, "", remoteIP(c.Remote), "sender address not allowed for "+p.Person.AddressKey)
+	reason := "sender address not allowed for " + p.Person.AddressKey
+	if from != envFrom {
+		reason = "header From <" + from + "> not allowed for " + p.Person.AddressKey
+	}
+	r.recordRejection(ctx, envFrom, "", remoteIP(c.Remote), reason)
 	return "", reject(550, [3]int{5, 7, 1}, "You may not send as <%s>: use your own address %s or a group mailbox you have send permission on", from, p.Person.Address)
 }
 

@@ -205,3 +205,11 @@ func backendError(g *guardConn, command string, err error, fallback error) error
 	g.log.Error("smtp backend call failed", "command", command, "err", err)
 	return fallback
 }
+
+// DataRejecter is a Backend that is also called for each message the server itself refuses
+// after DATA: a line over 1,000 octets, a message over the size limit or a mail loop.
+// Tracking then shows these rejections as it shows the backend's own.
+type DataRejecter interface {
+	DataRejected(ctx context.Context, c *Conn, p Principal, from string, rcpts []Recipient,
+		reason string)
+}

@@ -203,6 +203,16 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	return nil
 }
 
+// dataRejected passes an SMTP reply that refuses the message to a backend that implements
+// DataRejecter, and returns err. Other errors, such as a lost connection, are not passed.
+func (s *session) dataRejected(tx *transaction, rcpts []Recipient, err error) error {
+	var reply *smtp.SMTPError
+	if dr, ok := s.srv.backend.(DataRejecter); ok && errors.As(err, &reply) {
+		dr.DataRejected(s.g.ctx, tx.conn, tx.principal, tx.from, rcpts, reply.Message)
+	}
+	return err
+}
+
 // Data receives the message, checks it, adds trace and missing header fields and
 // hands it to the backend. go-smtp sends the returned *smtp.SMTPError as the reply,
 // so success is returned as a 250 SMTPError carrying the queue id.
@@ -220,7 +230,7 @@ func (s *session) Data(r io.Reader) error {
 
 	msg, err := s.readMessage(r, tx.opts.Size)
 	if err != nil {
-		return err
+		return s.dataRejected(tx, rcpts, err)
 	}
 	if len(msg) > 0 && !bytes.HasSuffix(msg, []byte("\r\n")) {
 		// Only BDAT content can end without CRLF; DATA lines always have one.
@@ -229,15 +239,15 @@ func (s *session) Data(r io.Reader) error {
 
 	h := scanHeader(msg)
 	if h.foldedStart {
-		return Reject(554, [3]int{5, 6, 0}, "Message rejected: its first header line "+
-			"starts with white space, which is not a valid header field.")
+		return s.dataRejected(tx, rcpts, Reject(554, [3]int{5, 6, 0}, "Message rejected: "+
+			"its first header line starts with white space, which is not a valid header field."))
 	}
 	// RFC 5321 section 6.3: counting Received fields detects mail loops. RFC 3463
 	// X.4.6 is "routing loop detected".
 	if h.received > s.srv.cfg.MaxReceivedHeaders {
-		return Reject(554, [3]int{5, 4, 6}, fmt.Sprintf("Message rejected: it has %d "+
-			"Received header fields, more than the limit of %d, so it is probably in "+
-			"a mail loop.", h.received, s.srv.cfg.MaxReceivedHeaders))
+		return s.dataRejected(tx, rcpts, Reject(554, [3]int{5, 4, 6}, fmt.Sprintf("Message "+
+			"rejected: it has %d Received header fields, more than the limit of %d, so it is "+
+			"probably in a mail loop.", h.received, s.srv.cfg.MaxReceivedHeaders)))
 	}
 
 	env := Envelope{ID: newID(), From: tx.from, Recipients: rcpts, Options: tx.opts}
