@@ -136,3 +136,62 @@ func TestNearlyFullMailboxGetsOneWarning(t *testing.T) {
 		t.Errorf("bob has %d quota warnings after two nearly-full deliveries, want exactly 1", warnings)
 	}
 }
+
+// sizeScript sends a message with the SIZE parameter (RFC 1870) and prints the RCPT reply.
+const sizeScript = `
+import smtplib, ssl, sys
+host, port, cafile, user, password, rcpt, size = sys.argv[1:8]
+ctx = ssl.create_default_context(cafile=cafile)
+ctx.check_hostname = False
+s = smtplib.SMTP(host, int(port), timeout=30)
+s.starttls(context=ctx)
+s.login(user, password)
+s.mail(user, ["SIZE=" + size])
+code, resp = s.rcpt(rcpt)
+print(code, resp.decode())
+s.quit()
+`
+
+// TestMessageLargerThanQuotaGets552 checks that a message declared larger than the whole
+// quota is refused for good (552 5.2.2), not asked to be retried, and files no notice.
+func TestMessageLargerThanQuotaGets552(t *testing.T) {
+	e := start(t, options{})
+	alice, bob := "alice.adams@mvs."+suffix, "bob.brown@mvs."+suffix
+	p, err := e.dirSvc.Person(context.Background(), bob)
+	e.must(err)
+	e.must(e.node.Mailboxes.SetQuota(context.Background(), store.OwnerPerson, p.ID, 2000))
+	host, port, _ := net.SplitHostPort(e.addr("submission"))
+	out, err := testenv.Python(t, sizeScript, host, port, e.caFile, alice, password, bob, "7000")
+	if err != nil {
+		t.Fatalf("smtplib: %v\n%s", err, out)
+	}
+	if !strings.HasPrefix(out, "552") || !strings.Contains(out, "5.2.2") {
+		t.Errorf("RCPT of a 7,000-byte message to a 2,000-byte mailbox: %q, want 552 5.2.2", out)
+	}
+	if n := len(e.inbox(bob)); n != 0 {
+		t.Errorf("bob's INBOX has %d messages, want none (no notice either)", n)
+	}
+}
+
+// TestUndeclaredSizeOverfillNoticedAtOnce checks that a message sent without SIZE, which
+// fills a mailbox past its limit, is delivered and brings the quota notice with it.
+func TestUndeclaredSizeOverfillNoticedAtOnce(t *testing.T) {
+	e := start(t, options{})
+	alice, bob := "alice.adams@mvs."+suffix, "bob.brown@mvs."+suffix
+	p, err := e.dirSvc.Person(context.Background(), bob)
+	e.must(err)
+	e.must(e.node.Mailboxes.SetQuota(context.Background(), store.OwnerPerson, p.ID, 4000))
+	// Lines of 60 octets, as a mail client would send them.
+	body := strings.Repeat(strings.Repeat("y", 58)+"\r\n", 50)
+	queueIDOf(t, e.submit(alice, alice, []string{bob}, message(alice, bob, "big", body)))
+	queueIDOf(t, e.submit(alice, alice, []string{bob}, message(alice, bob, "bigger", body)))
+	notices := 0
+	for _, m := range e.inbox(bob) {
+		if contains(m, "Subject: Your mailbox is full") {
+			notices++
+		}
+	}
+	if notices != 1 {
+		t.Errorf("bob has %d full-mailbox notices after the message that filled it, want 1", notices)
+	}
+}

@@ -27,6 +27,9 @@ func TestLiteralBytesNeverRunAsCommands(t *testing.T) {
 		{"APPEND over the size limit", fmt.Sprintf("s3 APPEND INBOX {%d+}\r\n%s\r\n",
 			60<<20, hidden)},
 		{"unknown command with a literal", fmt.Sprintf("s4 NOSUCH {%d+}\r\n%s\r\n", len(hidden), hidden)},
+		// The rest of the line after a literal that fails to decode is still the same
+		// command.
+		{"mailbox name not in modified UTF-7", "s5 SELECT {4+}\r\n&JjoZ9 CREATE Injected\r\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -95,6 +98,9 @@ func TestMalformedArgumentsGetBAD(t *testing.T) {
 		"SETQUOTA",
 		"SETQUOTA \"\" ((((",
 		"SEARCH " + strings.Repeat("(", 2000) + "ALL" + strings.Repeat(")", 2000),
+		`SELECT "&Jjo"`,
+		`STATUS "&Jjo" (MESSAGES)`,
+		`APPEND INBOX "99-Foo-2024 00:00:00 +0000" {3+}` + "\r\nabc",
 	} {
 		tag := fmt.Sprintf("t%d", i)
 		if out := w.send(t, tag+" "+command); !strings.Contains(out, tag+" BAD ") {

@@ -36,6 +36,9 @@ var (
 	ErrInactive = errors.New("mailbox: account or organisation is not active")
 	// ErrOverQuota means the owner's or the organisation's storage limit would be exceeded.
 	ErrOverQuota = errors.New("mailbox: storage quota exceeded")
+	// ErrLargerThanQuota wraps ErrOverQuota for a message larger than the whole limit,
+	// which no amount of deleting would make room for.
+	ErrLargerThanQuota = fmt.Errorf("%w: the message is larger than the whole quota", ErrOverQuota)
 	// ErrInvalidName means a folder name breaks the naming rules.
 	ErrInvalidName = errors.New("mailbox: invalid folder name")
 )

@@ -65,6 +65,9 @@ func (s *Service) CheckQuota(ctx context.Context, o Owner, extra int64) (Usage, 
 	if err != nil {
 		return u, err
 	}
+	if (u.Limit > 0 && extra > u.Limit) || (u.OrgLimit > 0 && extra > u.OrgLimit) {
+		return u, fmt.Errorf("%w: %s, %d bytes, limit %d", ErrLargerThanQuota, o, extra, u.Limit)
+	}
 	if u.Over(extra) {
 		if u.Limit > 0 && u.Used+extra > u.Limit {
 			return u, fmt.Errorf("%w: %s uses %d of %d bytes", ErrOverQuota, o, u.Used, u.Limit)

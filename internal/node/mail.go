@@ -88,6 +88,7 @@ func startMail(ctx context.Context, n *Node) error {
 	deliverer.PortOverride = n.DeliveryPort
 	policy := relay.New(n.Store, cfg.CommunitySuffix, n.SignIn, n.Queue, n.Log.With("component", "relay"))
 	policy.CheckQuota = n.checkQuota
+	policy.AfterFiling = n.quotaAfterFiling
 	policy.Postmaster = cfg.Postmaster
 	n.Queue.SetDeliverer(deliverer, policy)
 

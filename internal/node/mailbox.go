@@ -29,20 +29,43 @@ func (n *Node) filed(ctx context.Context, messageID int64, mailboxIDs []int64, d
 	}
 }
 
+// quotaAfterFiling files the quota notice of a mailbox that a message just filed took to 90%
+// or more, at most once a day from this node.
+func (n *Node) quotaAfterFiling(ctx context.Context, ownerKind string, ownerID int64, address string) {
+	o := mailbox.Owner{Kind: ownerKind, ID: ownerID}
+	u, err := n.Mailboxes.Usage(ctx, o)
+	if err != nil {
+		n.Log.Error("cannot read quota usage after filing", "rcpt", address, "err", err)
+		return
+	}
+	if u.NearlyFull() {
+		n.warnQuota(ctx, o, u, address)
+	}
+}
+
 // checkQuota checks a local recipient's quota for a message of size octets, for the relay. A
-// mailbox at 90% or more, or one that refuses the message, gets a warning in its INBOX, at
-// most once a day from this node. A single message can take a mailbox from well under 90%
-// to over its limit, because RCPT may not know the size, so a full mailbox is warned too.
+// mailbox at 90% or more gets a warning in its INBOX, at most once a day from this node. A
+// message whose size RCPT did not know can take a mailbox past its limit in one step;
+// quotaAfterFiling warns then.
 func (n *Node) checkQuota(ctx context.Context, ownerKind string, ownerID, size int64, address string) (nearlyFull bool, err error) {
 	o := mailbox.Owner{Kind: ownerKind, ID: ownerID}
 	u, err := n.Mailboxes.CheckQuota(ctx, o, size)
-	if err != nil && !errors.Is(err, mailbox.ErrOverQuota) {
+	if err != nil && (!errors.Is(err, mailbox.ErrOverQuota) || errors.Is(err, mailbox.ErrLargerThanQuota)) {
+		// A message larger than the whole quota shows nothing about how full the mailbox is.
 		return false, err
 	}
-	if err == nil && !u.NearlyFull() {
-		return false, nil
+	// A mailbox under 90% that refuses a message too big for its free space gets no notice:
+	// the sender's 452 reply is enough.
+	if !u.NearlyFull() {
+		return false, err
 	}
-	quotaErr := err
+	n.warnQuota(ctx, o, u, address)
+	return true, err
+}
+
+// warnQuota files a quota notice into the owner's INBOX unless this node filed one in the
+// last day.
+func (n *Node) warnQuota(ctx context.Context, o mailbox.Owner, u mailbox.Usage, address string) {
 	n.mu.Lock()
 	last, warned := n.quotaWarned[o]
 	due := !warned || time.Since(last) >= 24*time.Hour
@@ -50,12 +73,12 @@ func (n *Node) checkQuota(ctx context.Context, ownerKind string, ownerID, size i
 		n.quotaWarned[o] = time.Now()
 	}
 	n.mu.Unlock()
-	if due {
-		if err := n.Mailboxes.NotifyQuota(ctx, o, u, address, "postmaster@"+n.Config.Hostname); err != nil {
-			n.Log.Error("cannot file quota warning", "rcpt", address, "err", err)
-		}
+	if !due {
+		return
 	}
-	return true, quotaErr
+	if err := n.Mailboxes.NotifyQuota(ctx, o, u, address, "postmaster@"+n.Config.Hostname); err != nil {
+		n.Log.Error("cannot file quota warning", "rcpt", address, "err", err)
+	}
 }
 
 // startMailboxAccess starts the IMAP and POP3 listeners and the daily retention run.

@@ -229,7 +229,10 @@ func (r *Relay) Rcpt(ctx context.Context, c *smtpserver.Conn, sp smtpserver.Prin
 		// members, because one member's full mailbox must not stop the rest.
 		l := res.local[0]
 		nearly, err := r.CheckQuota(ctx, l.OwnerKind, l.OwnerID, max(p.mailSize, 1), l.Address)
-		if errors.Is(err, mailbox.ErrOverQuota) {
+		if errors.Is(err, mailbox.ErrLargerThanQuota) {
+			r.recordRejection(ctx, p.from, to, remoteIP(c.Remote), "message larger than the mailbox's quota")
+			return reject(552, [3]int{5, 2, 2}, "The message, %d bytes, is larger than the whole storage limit of <%s>; it can never be delivered there", p.mailSize, to)
+		} else if errors.Is(err, mailbox.ErrOverQuota) {
 			r.recordRejection(ctx, p.from, to, remoteIP(c.Remote), "mailbox full")
 			return reject(452, [3]int{4, 2, 2}, "Mailbox <%s> is full; try again later, or ask the recipient to make room", to)
 		} else if err != nil {
@@ -273,6 +276,7 @@ func (r *Relay) Deliver(ctx context.Context, c *smtpserver.Conn, sp smtpserver.P
 			if res.list && r.listMemberFull(ctx, c, env, rc.Address, l, int64(len(msg))) {
 				continue
 			}
+
 			in.Local = append(in.Local, l)
 		}
 		for _, rr := range res.remote {
@@ -291,7 +295,16 @@ func (r *Relay) Deliver(ctx context.Context, c *smtpserver.Conn, sp smtpserver.P
 	if len(in.Local)+len(in.Remotes) == 0 {
 		return "", reject(550, [3]int{5, 1, 1}, "None of the recipients can receive mail any more")
 	}
-	return r.queue.Accept(ctx, in)
+	id, err := r.queue.Accept(ctx, in)
+	if err == nil && p.mailSize == 0 && r.AfterFiling != nil {
+		// RCPT did not know the size, so this message may have filled a mailbox. It is
+		// delivered, as RCPT accepted it, and the owner hears of it now rather than when
+		// the next message is refused.
+		for _, l := range in.Local {
+			r.AfterFiling(ctx, l.OwnerKind, l.OwnerID, l.Address)
+		}
+	}
+	return id, err
 }
 
 // listMemberFull reports whether a list member's mailbox is too full for the message, which

@@ -40,6 +40,9 @@ type Relay struct {
 	// octets and reports whether the mailbox is nearly full (90%); the node then warns the
 	// mailbox owner.
 	CheckQuota func(ctx context.Context, ownerKind string, ownerID, size int64, address string) (nearlyFull bool, err error)
+	// AfterFiling, when set, is called for each local recipient after a message whose size
+	// RCPT did not know was filed, so that a mailbox it filled gets its quota notice.
+	AfterFiling func(ctx context.Context, ownerKind string, ownerID int64, address string)
 
 	mu        sync.Mutex
 	peers     peerTables

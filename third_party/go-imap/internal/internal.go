@@ -24,7 +24,9 @@ func DecodeDateTime(dec *imapwire.Decoder) (time.Time, error) {
 	}
 	t, err := time.Parse(DateTimeLayout, s)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("in date-time: %v", err) // TODO: use imapwire.DecodeExpectError?
+		// cjsm patch: the client's error, answered BAD, without Go's layout in the text.
+		return time.Time{}, &imapwire.DecoderExpectError{Message: fmt.Sprintf(
+			"date-time %q is not like \"02-Jan-2006 15:04:05 +0000\"", s)}
 	}
 	return t, err
 }
@@ -47,7 +49,9 @@ func ExpectDate(dec *imapwire.Decoder) (time.Time, error) {
 	}
 	t, err := time.Parse(DateLayout, s)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("in date: %v", err) // use imapwire.DecodeExpectError?
+		// cjsm patch: the client's error, answered BAD, without Go's layout in the text.
+		return time.Time{}, &imapwire.DecoderExpectError{Message: fmt.Sprintf(
+			"date %q is not like \"2-Jan-2006\"", s)}
 	}
 	return t, nil
 }

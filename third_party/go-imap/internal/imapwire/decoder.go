@@ -599,11 +599,14 @@ func (dec *Decoder) ExpectMailbox(ptr *string) bool {
 		*ptr = "INBOX"
 		return true
 	}
-	name, err := utf7.Decode(name)
-	if err == nil {
-		*ptr = name
+	decoded, err := utf7.Decode(name)
+	if err != nil {
+		// cjsm patch: the client's error, answered BAD.
+		return dec.returnErr(&DecoderExpectError{Message: fmt.Sprintf(
+			"mailbox name %.40q is not valid modified UTF-7 (RFC 3501 section 5.1.3)", name)})
 	}
-	return dec.returnErr(err)
+	*ptr = decoded
+	return true
 }
 
 func (dec *Decoder) ExpectUID(ptr *imap.UID) bool {
@@ -687,6 +690,9 @@ func (dec *Decoder) LiteralReader() (lit *LiteralReader, nonSync, ok bool) {
 		return nil, false, false
 	}
 	dec.literal = true
+	// cjsm patch: the CRLF of "{N}" belongs to the literal, not to the end of the command,
+	// which goes on after the literal's data; DiscardLine relies on this.
+	dec.crlf = false
 	lit = &LiteralReader{
 		dec:       dec,
 		size:      size,
