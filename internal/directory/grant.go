@@ -62,9 +62,9 @@ func (s *Service) GrantMailboxAccess(ctx context.Context, a Actor, granteeAddr, 
 		return g, err
 	}
 	if ownerRoot.ID != granteeRoot.ID {
-		return g, inputErr("grantee", granteeAddr, "belongs to %s, outside %s, the "+
-			"organisation of the mailbox's owner; name someone in %s", granteeRoot.Slug,
-			ownerRoot.Slug, ownerRoot.Slug)
+		return g, inputErr("grantee", granteeAddr, "belongs to %s, outside %s, to which the "+
+			"mailbox's owner belongs; name someone in %s or the organisations under it",
+			granteeRoot.Slug, ownerRoot.Slug, ownerRoot.Slug)
 	}
 	g = store.MailboxGrant{OwnerID: owner.ID, OwnerAddress: owner.Address,
 		GranteeID: grantee.ID, GranteeAddress: grantee.Address, Reason: reason,

@@ -189,7 +189,15 @@ func (s *session) Namespace() (*imap.NamespaceData, error) {
 func (s *session) Create(name string, _ *imap.CreateOptions) error {
 	ctx, cancel := s.ctx()
 	defer cancel()
-	ref, err := s.resolve(ctx, strings.TrimSuffix(name, "/"))
+	name = strings.TrimSuffix(name, "/")
+	_, otherFolder, other := splitNamespace(name, otherUsersRoot)
+	_, sharedFolder, shared := splitShared(name)
+	if (other && otherFolder == "") || (shared && sharedFolder == "") {
+		return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeCannot,
+			Text: `"Shared" and "Other Users" hold other mailboxes and cannot be created; ` +
+				"choose another name"}
+	}
+	ref, err := s.resolve(ctx, name)
 	if err != nil {
 		return s.mapErr(err)
 	}

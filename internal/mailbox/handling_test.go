@@ -203,3 +203,25 @@ func TestOperatorHandlingIncludesReads(t *testing.T) {
 		}
 	})
 }
+
+func TestAppendedGroupMailKeepsMessageID(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		ctx := t.Context()
+		ann := e.createPerson(t, "ann")
+		g := e.createGroup(t, "casework", store.GroupMember{PersonID: ann.ID, Read: true, Write: true})
+		o := groupOwner(g)
+		b, uid, err := e.svc.Append(ctx, ann.ID, mailbox.Ref{Owner: o, Name: "INBOX"},
+			[]byte(sampleMessage("appended", "x")), nil, time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.StoreFlags(ctx, ann.ID, b, []int64{uid}, mailbox.FlagsAdd,
+			[]string{`\Flagged`}, 0); err != nil {
+			t.Fatal(err)
+		}
+		got, err := e.svc.Handling(ctx, ann.ID, o, nil, time.Time{})
+		if err != nil || len(got) != 1 || got[0].HeaderID != "<appended@cjsm.test>" {
+			t.Errorf("handling of an appended message = %+v, %v; want Message-ID <appended@cjsm.test>", got, err)
+		}
+	})
+}

@@ -1,9 +1,12 @@
 package mailbox
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"net/mail"
+	"strings"
 	"time"
 
 	"github.com/cjsm/cjsm/internal/store"
@@ -393,7 +396,10 @@ func (s *Service) Append(ctx context.Context, personID int64, ref Ref, raw []byt
 	fs := NewFlagSet(flags)
 	var uid int64
 	err = s.st.InTx(ctx, func(tx *store.Tx) error {
-		msg := store.Message{QueueID: newQueueID(), Blob: key, Size: int64(len(raw))}
+		// The Message-ID field is kept with the message, as the relay keeps it, so that the
+		// trace and the handling history of group mail can name the message.
+		msg := store.Message{QueueID: newQueueID(), Blob: key, Size: int64(len(raw)),
+			MessageID: headerMessageID(raw)}
 		if err := tx.CreateMessage(ctx, &msg); err != nil {
 			return err
 		}
@@ -548,4 +554,14 @@ func (s *Service) selectUIDs(ctx context.Context, personID int64, b store.Mailbo
 		}
 	}
 	return b, out, nil
+}
+
+// headerMessageID returns the Message-ID field of a message, or "" when it has none or its
+// header does not parse.
+func headerMessageID(raw []byte) string {
+	m, err := mail.ReadMessage(bytes.NewReader(raw))
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(m.Header.Get("Message-Id"))
 }
