@@ -63,16 +63,16 @@ func (n *Node) checkQuota(ctx context.Context, ownerKind string, ownerID, size i
 	return true, err
 }
 
-// warnQuota files a quota notice into the owner's INBOX unless this node filed one in the
-// last day.
+// warnQuota files a quota notice into the owner's INBOX unless one was filed in the last
+// day, by this node or another sharing the store.
 func (n *Node) warnQuota(ctx context.Context, o mailbox.Owner, u mailbox.Usage, address string) {
-	n.mu.Lock()
-	last, warned := n.quotaWarned[o]
-	due := !warned || time.Since(last) >= 24*time.Hour
-	if due {
-		n.quotaWarned[o] = time.Now()
+	now := time.Now()
+	due, err := n.Store.ClaimNotice(ctx, "quota", fmt.Sprintf("%s:%d", o.Kind, o.ID), now,
+		now.Add(-24*time.Hour))
+	if err != nil {
+		n.Log.Error("cannot record the quota warning; not filing it", "rcpt", address, "err", err)
+		return
 	}
-	n.mu.Unlock()
 	if !due {
 		return
 	}

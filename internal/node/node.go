@@ -44,14 +44,13 @@ type Node struct {
 	// (10 seconds), so that tests can tell a change notification from a poll.
 	IMAPIdlePoll time.Duration
 
-	mu          sync.Mutex
-	quotaWarned map[mailbox.Owner]time.Time // last quota warning per mailbox (see checkQuota)
-	addrs       map[string]string
-	listeners   []net.Listener
-	stopping    bool
-	stoppers    []func(context.Context) error
-	serveErrs   chan error
-	wg          sync.WaitGroup
+	mu        sync.Mutex
+	addrs     map[string]string
+	listeners []net.Listener
+	stopping  bool
+	stoppers  []func(context.Context) error
+	serveErrs chan error
+	wg        sync.WaitGroup
 }
 
 // Open opens the stores named by cfg, applies migrations and checks the blob store against
@@ -73,8 +72,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Node, e
 			logger.With("component", "mailbox")),
 		SignIn: identity.NewSignIn(st, cfg.CommunitySuffix, cfg.Limits.MaxAuthFailures,
 			logger.With("component", "signin")),
-		addrs: map[string]string{}, serveErrs: make(chan error, 16),
-		quotaWarned: map[mailbox.Owner]time.Time{}}
+		addrs: map[string]string{}, serveErrs: make(chan error, 16)}
 	n.Queue.OnFiled = n.filed
 	n.SignIn.OnSignIn = n.signedIn
 	if err := n.CheckBlobs(ctx); err != nil {

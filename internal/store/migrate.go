@@ -28,6 +28,7 @@ var migrations = []migration{
 	{6, "index of the text that SEARCH matches", "", migrateTextIndex},
 	{7, "group mail handling, membership review reminders", schemaV7, nil},
 	{8, "POP3 maildrop locks shared by all nodes", schemaV8, nil},
+	{9, "notices sent once per period across nodes", schemaV9, nil},
 }
 
 // SchemaVersion is the newest schema version this build knows.
