@@ -36,6 +36,7 @@ type Config struct {
 	DNS    DNS    `toml:"dns"`
 	Limits Limits `toml:"limits"`
 	Queue  Queue  `toml:"queue"`
+	POP3   POP3   `toml:"pop3"`
 	Groups Groups `toml:"groups"`
 	Log    Log    `toml:"log"`
 
@@ -92,6 +93,12 @@ type Queue struct {
 	Expire         Duration `toml:"expire"`
 	Lease          Duration `toml:"lease"`
 	PollInterval   Duration `toml:"poll_interval"`
+}
+
+// POP3 holds the settings of the POP3 maildrop lock.
+type POP3 struct {
+	LockLease Duration `toml:"lock_lease"`
+	LockRenew Duration `toml:"lock_renew"`
 }
 
 // Groups holds the settings of group mailboxes.
@@ -414,6 +421,21 @@ func (c *Config) Validate() []string {
 	positiveDuration("queue.expire", c.Queue.Expire)
 	positiveDuration("queue.lease", c.Queue.Lease)
 	positiveDuration("queue.poll_interval", c.Queue.PollInterval)
+	positiveDuration("pop3.lock_lease", c.POP3.LockLease)
+	positiveDuration("pop3.lock_renew", c.POP3.LockRenew)
+	if c.POP3.LockLease.invalid == "" && c.POP3.LockRenew.invalid == "" &&
+		c.POP3.LockRenew.Duration >= c.POP3.LockLease.Duration {
+		add("pop3.lock_renew %s is not shorter than pop3.lock_lease %s: renew well before the "+
+			"lease ends, such as every 1m for a 5m lease", FormatDuration(c.POP3.LockRenew.Duration),
+			FormatDuration(c.POP3.LockLease.Duration))
+	}
+	if d := c.Groups.ReviewInterval; d.invalid != "" {
+		add("groups.review_interval %q is invalid: use a number with a unit such as 90d, or 0 "+
+			"to turn the reminders off", d.invalid)
+	} else if d.Duration < 0 {
+		add("groups.review_interval %s is negative: use a length such as 90d, or 0 to turn "+
+			"the reminders off", FormatDuration(d.Duration))
+	}
 	valid := func(ds ...Duration) bool {
 		for _, d := range ds {
 			if d.invalid != "" {

@@ -49,6 +49,8 @@ var Options = []Option{
 	{"queue.expire", "5d", "duration", "Age at which an undelivered message is returned to its sender."},
 	{"queue.lease", "5m", "duration", "How long a node holds a queue entry while delivering it; a dead node's entries are taken over after this."},
 	{"queue.poll_interval", "1s", "duration", "How often an idle node looks for due queue entries."},
+	{"pop3.lock_lease", "5m", "duration", "How long a POP3 session's lock on a maildrop (RFC 1939 section 8) lasts unless renewed; the lock of a node that stopped without releasing it lapses after this."},
+	{"pop3.lock_renew", "1m", "duration", "How often a POP3 session renews its maildrop lock; shorter than pop3.lock_lease."},
 	{"groups.review_interval", "90d", "duration", "Time after which a group mailbox member who was neither added nor confirmed since is due for review: the organisation's administrators get a reminder in their INBOX listing such members, at most once per this time. 0 turns the reminders off."},
 	{"log.format", "json", "text", "Log format: json or text."},
 	{"log.level", "info", "text", "Lowest level logged: debug, info, warn or error."},

@@ -177,7 +177,8 @@ func (n *Node) runRetention(ctx context.Context) {
 // earlier run of the node left in the store.
 func (n *Node) maildropLocks(ctx context.Context) (*mailbox.MaildropLocks, error) {
 	locks, err := mailbox.NewMaildropLocks(n.Store, mailbox.MaildropLockConfig{
-		NodeID: n.Config.NodeID, Lease: n.POP3LockLease, Renew: n.POP3LockRenew},
+		NodeID: n.Config.NodeID, Lease: orDefault(n.POP3LockLease, n.Config.POP3.LockLease.Duration),
+		Renew: orDefault(n.POP3LockRenew, n.Config.POP3.LockRenew.Duration)},
 		n.Log.With("component", "pop3"))
 	if err != nil {
 		return nil, err
@@ -299,3 +300,11 @@ func (m *maildrop) Delete(ctx context.Context, uids []string) error {
 }
 
 func (m *maildrop) Close() error { return m.lock.Release() }
+
+// orDefault returns d, or def when d is 0.
+func orDefault(d, def time.Duration) time.Duration {
+	if d == 0 {
+		return def
+	}
+	return d
+}
