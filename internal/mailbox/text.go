@@ -152,9 +152,30 @@ func (s *Service) indexFolder(ctx context.Context, b store.Mailbox) error {
 // IndexMessage stores the search text of a stored message. The queue may call it after
 // accepting a message so that the first search of a folder does not have to.
 func (s *Service) IndexMessage(ctx context.Context, messageID int64, raw []byte) error {
-	header, body := ExtractText(raw)
+	return s.IndexMessages(ctx, []IndexItem{{MessageID: messageID, Raw: raw}})
+}
+
+// IndexItem is a stored message whose text IndexMessages extracts.
+type IndexItem struct {
+	MessageID int64
+	Raw       []byte
+}
+
+// IndexMessages extracts and stores the SEARCH text of several messages in one transaction,
+// which on SQLite costs one sync to disk for all of them.
+func (s *Service) IndexMessages(ctx context.Context, items []IndexItem) error {
+	type text struct{ header, body string }
+	texts := make([]text, len(items))
+	for i, it := range items {
+		texts[i].header, texts[i].body = ExtractText(it.Raw)
+	}
 	return s.st.InTx(ctx, func(tx *store.Tx) error {
-		return tx.PutMessageText(ctx, messageID, header, body)
+		for i, it := range items {
+			if err := tx.PutMessageText(ctx, it.MessageID, texts[i].header, texts[i].body); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 

@@ -9,6 +9,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/cjsm/cjsm/internal/config"
 	"github.com/cjsm/cjsm/internal/identity"
 	"github.com/cjsm/cjsm/internal/imapserver"
 	"github.com/cjsm/cjsm/internal/mailbox"
@@ -18,14 +19,69 @@ import (
 
 func init() { starters = append(starters, startMailboxAccess) }
 
-// filed is the queue's hook after local copies commit: index the text for SEARCH and wake the
-// IMAP sessions that watch those folders.
+// filed is the queue's hook after local copies commit: wake the IMAP sessions that watch
+// those folders, and index the text for SEARCH. With the indexer running, indexing happens
+// after the SMTP reply, in batches; a message it has not reached, or that does not fit its
+// queue, is indexed by the first SEARCH of its folder, so nothing is lost.
 func (n *Node) filed(ctx context.Context, messageID int64, mailboxIDs []int64, data []byte) {
+	for _, id := range mailboxIDs {
+		n.Mailboxes.Changed(id)
+	}
+	item := mailbox.IndexItem{MessageID: messageID, Raw: data}
+	if n.indexQueue != nil {
+		if n.indexBytes.Add(int64(len(data))) <= maxIndexBytes {
+			select {
+			case n.indexQueue <- item:
+				return
+			default:
+			}
+		}
+		n.indexBytes.Add(-int64(len(data)))
+		n.Log.Debug("text index queue full; the message is indexed at the next search",
+			"message", messageID)
+		return
+	}
 	if err := n.Mailboxes.IndexMessage(ctx, messageID, data); err != nil {
 		n.Log.Warn("cannot index message text; it is indexed at the next search", "message", messageID, "err", err)
 	}
-	for _, id := range mailboxIDs {
-		n.Mailboxes.Changed(id)
+}
+
+// indexBatch is the most messages the indexer writes in one transaction, and
+// maxIndexBytes the most octets of messages waiting for it, so that a burst of large
+// messages cannot hold much memory.
+const (
+	indexBatch    = 100
+	maxIndexBytes = 64 << 20
+)
+
+// runIndexer writes the SEARCH text of filed messages in batches until ctx ends.
+func (n *Node) runIndexer(ctx context.Context) {
+	for {
+		var batch []mailbox.IndexItem
+		select {
+		case <-ctx.Done():
+			return
+		case it := <-n.indexQueue:
+			batch = append(batch, it)
+		}
+	more:
+		for len(batch) < indexBatch {
+			select {
+			case it := <-n.indexQueue:
+				batch = append(batch, it)
+			default:
+				break more
+			}
+		}
+		for _, it := range batch {
+			n.indexBytes.Add(-int64(len(it.Raw)))
+		}
+		// The index write outlives a shutdown that starts meanwhile, so a batch taken off
+		// the queue is written whole.
+		if err := n.Mailboxes.IndexMessages(context.WithoutCancel(ctx), batch); err != nil {
+			n.Log.Warn("cannot index message text; it is indexed at the next search",
+				"messages", len(batch), "err", err)
+		}
 	}
 }
 
@@ -84,7 +140,7 @@ func (n *Node) warnQuota(ctx context.Context, o mailbox.Owner, u mailbox.Usage, 
 // startMailboxAccess starts the IMAP and POP3 listeners and the daily retention run.
 func startMailboxAccess(ctx context.Context, n *Node) error {
 	cfg := n.Config
-	if cfg.Listen.IMAP == "" && cfg.Listen.IMAPS == "" && cfg.Listen.POP3 == "" && cfg.Listen.POP3S == "" {
+	if !servesMailboxes(cfg) {
 		return nil
 	}
 	tc, err := ServerTLS(cfg)
@@ -118,6 +174,11 @@ func startMailboxAccess(ctx context.Context, n *Node) error {
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	n.serve("retention", func() error { n.runRetention(rctx); return nil }, func(context.Context) error {
 		cancel()
+		return nil
+	})
+	ictx, stopIndexer := context.WithCancel(context.WithoutCancel(ctx))
+	n.serve("text-index", func() error { n.runIndexer(ictx); return nil }, func(context.Context) error {
+		stopIndexer()
 		return nil
 	})
 	return nil
@@ -307,4 +368,10 @@ func orDefault(d, def time.Duration) time.Duration {
 		return def
 	}
 	return d
+}
+
+// servesMailboxes reports whether the node has an IMAP or POP3 listener.
+func servesMailboxes(cfg config.Config) bool {
+	return cfg.Listen.IMAP != "" || cfg.Listen.IMAPS != "" || cfg.Listen.POP3 != "" ||
+		cfg.Listen.POP3S != ""
 }

@@ -10,6 +10,7 @@ import (
 	"net"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cjsm/cjsm/internal/blob"
@@ -44,6 +45,11 @@ type Node struct {
 	// (10 seconds), so that tests can tell a change notification from a poll.
 	IMAPIdlePoll time.Duration
 
+	// indexQueue carries filed messages to the text indexer (runIndexer); nil when the node
+	// serves no mailbox protocol, and then filed indexes at once.
+	indexQueue chan mailbox.IndexItem
+	indexBytes atomic.Int64 // octets of the messages waiting in indexQueue
+
 	mu        sync.Mutex
 	addrs     map[string]string
 	listeners []net.Listener
@@ -73,6 +79,11 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Node, e
 		SignIn: identity.NewSignIn(st, cfg.CommunitySuffix, cfg.Limits.MaxAuthFailures,
 			logger.With("component", "signin")),
 		addrs: map[string]string{}, serveErrs: make(chan error, 16)}
+	if servesMailboxes(cfg) {
+		// Made before any listener starts, so that filed never races with its creation;
+		// startMailboxAccess starts the reader.
+		n.indexQueue = make(chan mailbox.IndexItem, 1000)
+	}
 	n.Queue.OnFiled = n.filed
 	n.SignIn.OnSignIn = n.signedIn
 	if err := n.CheckBlobs(ctx); err != nil {
