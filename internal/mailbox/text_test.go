@@ -2,14 +2,9 @@ package mailbox_test
 
 import (
 	"bytes"
-	"context"
-	"database/sql"
-	"fmt"
 	"log/slog"
-	"net/url"
 	"strings"
 	"testing"
-	"time"
 	"unicode/utf8"
 
 	"github.com/cjsm/cjsm/internal/mailbox"
@@ -123,40 +118,6 @@ func FuzzCheckName(f *testing.F) {
 	})
 }
 
-// restrictedRole creates a PostgreSQL role that may create tables in the database of dsn
-// but not the pg_trgm extension, because it lacks CREATE on the database, and returns its
-// DSN. The role and what it owns are dropped when the test ends.
-func restrictedRole(t *testing.T, dsn string) string {
-	t.Helper()
-	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatalf("open %s: %v", dsn, err)
-	}
-	role := fmt.Sprintf("cjsm_restricted_%d", time.Now().UnixNano())
-	for _, stmt := range []string{
-		"CREATE ROLE " + role + " LOGIN",
-		"GRANT USAGE, CREATE ON SCHEMA public TO " + role,
-	} {
-		if _, err := admin.ExecContext(t.Context(), stmt); err != nil {
-			t.Fatalf("%s: %v", stmt, err)
-		}
-	}
-	t.Cleanup(func() {
-		defer admin.Close()
-		for _, stmt := range []string{"DROP OWNED BY " + role, "DROP ROLE " + role} {
-			if _, err := admin.ExecContext(context.Background(), stmt); err != nil {
-				t.Errorf("%s: %v", stmt, err)
-			}
-		}
-	})
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatalf("parse %s: %v", dsn, err)
-	}
-	u.User = url.User(role)
-	return u.String()
-}
-
 // missingIndexWarnings counts the log lines that report a search without an index.
 func missingIndexWarnings(log string) int {
 	return strings.Count(log, "SEARCH BODY and TEXT read every message of the folder")
@@ -165,7 +126,7 @@ func missingIndexWarnings(log string) int {
 // A store whose role may not create pg_trgm has no trigram indexes: the first search logs
 // that once, naming the fix, and every search still finds the messages.
 func TestSearchTextWarnsOnceWithoutIndex(t *testing.T) {
-	e := newEnv(t, restrictedRole(t, testenv.PostgreSQL(t)))
+	e := newEnv(t, testenv.PostgreSQLRestrictedRole(t, testenv.PostgreSQL(t)))
 	var log bytes.Buffer
 	e.svc = mailbox.New(e.st, e.blobs, mailbox.Config{}, slog.New(slog.NewTextHandler(&log, nil)))
 	ctx := t.Context()

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -468,45 +467,11 @@ func TestCheckTextIndexOnNewStore(t *testing.T) {
 	})
 }
 
-// restrictedRole creates a PostgreSQL role that may create tables in the database of dsn
-// but not extensions, because it lacks CREATE on the database, and returns its DSN. The
-// role and what it owns are dropped when the test ends.
-func restrictedRole(t *testing.T, dsn string) string {
-	t.Helper()
-	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatalf("open %s: %v", dsn, err)
-	}
-	role := fmt.Sprintf("cjsm_restricted_%d", time.Now().UnixNano())
-	for _, stmt := range []string{
-		"CREATE ROLE " + role + " LOGIN",
-		"GRANT USAGE, CREATE ON SCHEMA public TO " + role,
-	} {
-		if _, err := admin.ExecContext(t.Context(), stmt); err != nil {
-			t.Fatalf("%s: %v", stmt, err)
-		}
-	}
-	t.Cleanup(func() {
-		defer admin.Close()
-		for _, stmt := range []string{"DROP OWNED BY " + role, "DROP ROLE " + role} {
-			if _, err := admin.ExecContext(context.Background(), stmt); err != nil {
-				t.Errorf("%s: %v", stmt, err)
-			}
-		}
-	})
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatalf("parse %s: %v", dsn, err)
-	}
-	u.User = url.User(role)
-	return u.String()
-}
-
 // A role that may not create pg_trgm still migrates and searches, unindexed. A start after
 // a superuser created the extension builds the indexes.
 func TestTrigramIndexesWithoutExtensionPrivilege(t *testing.T) {
 	adminDSN := testenv.PostgreSQL(t)
-	dsn := restrictedRole(t, adminDSN)
+	dsn := testenv.PostgreSQLRestrictedRole(t, adminDSN)
 	ctx := t.Context()
 
 	st, err := store.Open(ctx, dsn)

@@ -409,3 +409,38 @@ func withDatabase(dsn, name string) (string, error) {
 	// In the key=value form a later key overrides an earlier one.
 	return dsn + " dbname=" + name, nil
 }
+
+// PostgreSQLRestrictedRole creates a role that may create tables in the database of dsn but
+// not extensions, because it lacks CREATE on the database, and returns its DSN. The role and
+// what it owns are dropped when the test ends. Tests use it to check the store without the
+// privilege to create pg_trgm.
+func PostgreSQLRestrictedRole(t testing.TB, dsn string) string {
+	t.Helper()
+	admin, err := pgx.Connect(context.Background(), dsn)
+	if err != nil {
+		t.Fatalf("testenv: connect to %s: %v", dsn, err)
+	}
+	role := fmt.Sprintf("cjsm_restricted_%d", time.Now().UnixNano())
+	for _, stmt := range []string{
+		"CREATE ROLE " + role + " LOGIN",
+		"GRANT USAGE, CREATE ON SCHEMA public TO " + role,
+	} {
+		if _, err := admin.Exec(context.Background(), stmt); err != nil {
+			t.Fatalf("testenv: %s: %v", stmt, err)
+		}
+	}
+	t.Cleanup(func() {
+		defer admin.Close(context.Background())
+		for _, stmt := range []string{"DROP OWNED BY " + role, "DROP ROLE " + role} {
+			if _, err := admin.Exec(context.Background(), stmt); err != nil {
+				t.Errorf("testenv: %s: %v", stmt, err)
+			}
+		}
+	})
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatalf("testenv: parse %s: %v", dsn, err)
+	}
+	u.User = url.User(role)
+	return u.String()
+}
