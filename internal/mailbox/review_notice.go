@@ -37,12 +37,8 @@ func (s *Service) RemindGroupReviews(ctx context.Context, interval time.Duration
 	}
 	filed := 0
 	for _, groupID := range order {
-		var claimed bool
-		err := s.st.InTx(ctx, func(tx *store.Tx) error {
-			var err error
-			claimed, err = tx.ClaimGroupReviewReminder(ctx, groupID, now, due)
-			return err
-		})
+		claimed, err := s.st.ClaimNotice(ctx, "group-review", fmt.Sprintf("group:%d", groupID),
+			now, due)
 		if err != nil {
 			return filed, err
 		}

@@ -26,7 +26,7 @@ var migrations = []migration{
 	{4, "list owners and moderation, delegated access, membership review", schemaV4, nil},
 	{5, "index of UIDs and flags for IMAP SELECT", schemaV5, nil},
 	{6, "index of the text that SEARCH matches", "", migrateTextIndex},
-	{7, "group mail handling, membership review reminders", schemaV7, nil},
+	{7, "group mail handling, UIDVALIDITY counter", schemaV7, nil},
 	{8, "POP3 maildrop locks shared by all nodes", schemaV8, nil},
 	{9, "notices sent once per period across nodes", schemaV9, nil},
 }

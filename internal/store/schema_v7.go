@@ -1,13 +1,10 @@
 package store
 
-// schemaV7 records who handled group mail and when owners were last asked to review a group
-// mailbox's members:
+// schemaV7 records who handled group mail and the last UIDVALIDITY issued:
 //   - group_handling has one row per action a member took on a message of a group mailbox
 //     (read, answered, forwarded, flagged, deleted, moved). message_id is the stored
 //     message, so the history follows a message filed from one folder of the group to
 //     another. The person's address is copied, so the history outlives the person's row.
-//   - group_review_reminders holds, per group mailbox, when its owners were last asked to
-//     confirm members, so that every node asks once per interval.
 //   - counters holds the last UIDVALIDITY issued, so that a folder created again within the
 //     same second still gets a greater one (RFC 3501 section 2.3.1.1). SQLite needs the
 //     WHERE of its INSERT ... SELECT to tell ON CONFLICT from a join's ON.
@@ -25,10 +22,6 @@ CREATE TABLE group_handling (
 );
 CREATE INDEX group_handling_message ON group_handling(group_id, message_id);
 CREATE INDEX group_handling_at ON group_handling(group_id, at);
-CREATE TABLE group_review_reminders (
-	group_id BIGINT PRIMARY KEY REFERENCES group_mailboxes(id) ON DELETE CASCADE,
-	reminded_at BIGINT NOT NULL
-);
 CREATE TABLE IF NOT EXISTS counters (
 	name TEXT PRIMARY KEY,
 	value BIGINT NOT NULL
