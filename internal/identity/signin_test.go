@@ -11,7 +11,10 @@ import (
 	"github.com/cjsm/cjsm/internal/store"
 )
 
-func TestSignInHookRunsOnSuccessOnly(t *testing.T) {
+// newSignIn returns a sign-in service over a new SQLite store holding one active person,
+// with the password "right password", in an active organisation of the given kind.
+func newSignIn(t *testing.T, kind, addr string) *SignIn {
+	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "cjsm.db"))
 	if err != nil {
@@ -22,14 +25,12 @@ func TestSignInHookRunsOnSuccessOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const addr = "tom@org.cjsm.test"
 	err = st.InTx(ctx, func(tx *store.Tx) error {
-		o := store.Organisation{Name: "Org", Slug: "org", Kind: store.KindHosted,
-			Status: store.StatusActive}
+		o := store.Organisation{Name: "Org", Slug: "org", Kind: kind, Status: store.StatusActive}
 		if err := tx.CreateOrganisation(ctx, &o); err != nil {
 			return err
 		}
-		p := store.Person{OrgID: o.ID, FirstName: "Tom", LastName: "Test", Address: addr,
+		p := store.Person{OrgID: o.ID, FirstName: "Test", LastName: "Person", Address: addr,
 			AddressKey: addr, Status: store.StatusActive, Roles: store.RoleUser,
 			PasswordHash: hash}
 		return tx.CreatePerson(ctx, &p)
@@ -37,7 +38,13 @@ func TestSignInHookRunsOnSuccessOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := NewSignIn(st, "cjsm.test", 5, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	return NewSignIn(st, "cjsm.test", 5, slog.New(slog.NewTextHandler(io.Discard, nil)))
+}
+
+func TestSignInHookRunsOnSuccessOnly(t *testing.T) {
+	ctx := context.Background()
+	const addr = "tom@org.cjsm.test"
+	s := newSignIn(t, store.KindHosted, addr)
 	var calls []string
 	s.OnSignIn = func(ctx context.Context, p store.Person) { calls = append(calls, p.AddressKey) }
 
@@ -58,31 +65,9 @@ func TestSignInHookRunsOnSuccessOnly(t *testing.T) {
 
 func TestGatewayPeopleCannotReadMailboxes(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "cjsm.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	hash, err := HashPassword("right password")
-	if err != nil {
-		t.Fatal(err)
-	}
 	const addr = "amelia@firm.example.cjsm.test"
-	err = st.InTx(ctx, func(tx *store.Tx) error {
-		o := store.Organisation{Name: "Firm", Slug: "firm", Kind: store.KindGateway,
-			Status: store.StatusActive}
-		if err := tx.CreateOrganisation(ctx, &o); err != nil {
-			return err
-		}
-		p := store.Person{OrgID: o.ID, FirstName: "Amelia", LastName: "Test", Address: addr,
-			AddressKey: addr, Status: store.StatusActive, Roles: store.RoleUser,
-			PasswordHash: hash}
-		return tx.CreatePerson(ctx, &p)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := NewSignIn(st, "cjsm.test", 5, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s := newSignIn(t, store.KindGateway, addr)
+
 	for _, protocol := range []string{"imap", "pop3"} {
 		if _, err := s.Check(ctx, addr, "right password", protocol, "192.0.2.1"); !errors.Is(err, ErrNotHosted) {
 			t.Errorf("%s sign-in of a gateway person: err = %v, want ErrNotHosted", protocol, err)

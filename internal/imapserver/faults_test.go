@@ -158,38 +158,20 @@ func TestLibraryLogCarriesConnID(t *testing.T) {
 	h := newHarness(t)
 	jane := h.person(t, "jane")
 	h.deliver(t, store.OwnerPerson, jane.ID, sampleMessage("one", "x"))
-	conn, r := h.dialTLS(t)
-	send := func(command string) string {
-		t.Helper()
-		if _, err := io.WriteString(conn, command+"\r\n"); err != nil {
-			t.Fatal(err)
-		}
-		tag, _, _ := strings.Cut(command, " ")
-		var b strings.Builder
-		for {
-			line, err := r.ReadString('\n')
-			b.WriteString(line)
-			if err != nil {
-				t.Fatalf("%s: %v after %q", command, err, b.String())
-			}
-			if strings.HasPrefix(line, tag+" ") {
-				return line
-			}
-		}
-	}
-	send("A1 LOGIN " + jane.Address + ` "` + password + `"`)
-	send("A2 SELECT INBOX")
+	w := h.wire(t)
+	w.send(t, "A1 LOGIN "+jane.Address+` "`+password+`"`)
+	w.send(t, "A2 SELECT INBOX")
 	// RFC 3501 section 9: a sequence number is nz-number, so 0 is a syntax error.
-	if line := send("A3 FETCH 0 (FLAGS)"); !strings.HasPrefix(line, "A3 BAD ") {
-		t.Errorf("FETCH 0 got %q, want A3 BAD", line)
+	if out := w.send(t, "A3 FETCH 0 (FLAGS)"); !strings.Contains(out, "A3 BAD ") {
+		t.Errorf("FETCH 0 got %q, want A3 BAD", out)
 	}
-	if line := send("A4 SEARCH NOSUCHKEY"); !strings.HasPrefix(line, "A4 BAD ") {
-		t.Errorf("SEARCH with an unknown key got %q, want A4 BAD", line)
+	if out := w.send(t, "A4 SEARCH NOSUCHKEY"); !strings.Contains(out, "A4 BAD ") {
+		t.Errorf("SEARCH with an unknown key got %q, want A4 BAD", out)
 	}
 	// A line without a tag makes go-imap drop the connection and log why, which gives a
 	// library log line to check.
-	io.WriteString(conn, "(((\r\n")
-	readUntilClosed(r)
+	io.WriteString(w.w, "(((\r\n")
+	w.readFor(t, 5*time.Second)
 	recs := h.logs.records(t, "IMAP library")
 	if len(recs) == 0 {
 		t.Fatal("no log line from the IMAP library after a line without a tag")

@@ -95,39 +95,33 @@ func (s *session) search(ctx context.Context, criteria *imap.SearchCriteria,
 	return hits, ev, nil
 }
 
-// criteriaNeedDetails reports whether the criteria, or criteria nested in NOT or OR, compare what
-// SELECT did not read: the internal date, the size or the MODSEQ of a message.
+// criteriaNeedDetails reports whether the criteria, or criteria nested in NOT or OR, compare
+// what SELECT did not read: the internal date, the size or the MODSEQ of a message.
 func criteriaNeedDetails(c *imap.SearchCriteria) bool {
-	if !c.Since.IsZero() || !c.Before.IsZero() || c.Larger > 0 || c.Smaller > 0 ||
-		c.ModSeq != nil {
-		return true
-	}
-	for i := range c.Not {
-		if criteriaNeedDetails(&c.Not[i]) {
-			return true
-		}
-	}
-	for i := range c.Or {
-		if criteriaNeedDetails(&c.Or[i][0]) || criteriaNeedDetails(&c.Or[i][1]) {
-			return true
-		}
-	}
-	return false
+	return anyCriteria(c, func(c *imap.SearchCriteria) bool {
+		return !c.Since.IsZero() || !c.Before.IsZero() || c.Larger > 0 || c.Smaller > 0 ||
+			c.ModSeq != nil
+	})
 }
 
 // usesModSeq reports whether the criteria, or criteria nested in NOT or OR, use the MODSEQ
 // key, which makes the result carry the highest MODSEQ found (RFC 7162 section 3.1.5).
 func usesModSeq(c *imap.SearchCriteria) bool {
-	if c.ModSeq != nil {
+	return anyCriteria(c, func(c *imap.SearchCriteria) bool { return c.ModSeq != nil })
+}
+
+// anyCriteria reports whether test holds for c or for any criteria nested in its NOT and OR.
+func anyCriteria(c *imap.SearchCriteria, test func(*imap.SearchCriteria) bool) bool {
+	if test(c) {
 		return true
 	}
 	for i := range c.Not {
-		if usesModSeq(&c.Not[i]) {
+		if anyCriteria(&c.Not[i], test) {
 			return true
 		}
 	}
 	for i := range c.Or {
-		if usesModSeq(&c.Or[i][0]) || usesModSeq(&c.Or[i][1]) {
+		if anyCriteria(&c.Or[i][0], test) || anyCriteria(&c.Or[i][1], test) {
 			return true
 		}
 	}
