@@ -24,16 +24,16 @@ type QuotaUsage struct {
 
 func (s *Service) resolveQuotaOwner(ctx context.Context, q QuotaOwner) (kind string, id int64,
 	name string, err error) {
-	var given []string
+	var named []string
 	for _, v := range []string{q.Person, q.Group, q.Org} {
 		if v != "" {
-			given = append(given, v)
+			named = append(named, v)
 		}
 	}
-	if len(given) != 1 {
+	if len(named) != 1 {
 		value := "none"
-		if len(given) > 1 {
-			value = strings.Join(given, " and ")
+		if len(named) > 1 {
+			value = strings.Join(named, " and ")
 		}
 		return "", 0, "", inputErr("owner", value, "give exactly one of a person (--person), "+
 			"a group mailbox (--group) and an organisation (--org)")

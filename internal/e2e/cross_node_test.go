@@ -243,16 +243,16 @@ func TestPOP3LockOfKilledNodeLapses(t *testing.T) {
 	if !strings.HasPrefix(out, inUse) {
 		t.Errorf("sign-in on node b while node a holds the maildrop: got %q, want %s", out, inUse)
 	}
-	held, err := lockOf(t, b, bob)
+	nodeALock, err := lockOf(t, b, bob)
 	if err != nil {
 		t.Fatalf("lock while node a's session lives: %v", err)
 	}
 
 	child.kill()
 	killed := time.Now()
-	if l, err := lockOf(t, b, bob); err != nil || l.SessionID != held.SessionID {
+	if l, err := lockOf(t, b, bob); err != nil || l.SessionID != nodeALock.SessionID {
 		t.Fatalf("lock after node a died = %+v, %v; want node a's lock %+v, kept until it "+
-			"expires", l, err, held)
+			"expires", l, err, nodeALock)
 	}
 	out, err = testenv.Python(t, popRetryScript, host, port, b.caFile, bob, password, "20")
 	if err != nil {
@@ -306,13 +306,13 @@ def imap(port):
     m.select("INBOX")
     return m
 
-def wait_for(conn, began, word, what):
+def wait_for(conn, began, word, event):
     while True:
         line = conn.readline()
         if not line:
-            sys.exit("node b closed the connection while waiting for " + what)
+            sys.exit("node b closed the connection while waiting for " + event)
         if word in line:
-            print(what, "%.3f" % (time.monotonic() - began), line.strip().decode())
+            print(event, "%.3f" % (time.monotonic() - began), line.strip().decode())
             return
 
 b = imap(b_port)
@@ -360,24 +360,24 @@ func TestIMAPIdleSeesChangesFromOtherNode(t *testing.T) {
 	// Node b polls every five minutes, so only a notification from node a explains an
 	// update within seconds.
 	const limit = 5 * time.Second
-	for _, what := range []string{"delivery", "flag"} {
+	for _, event := range []string{"delivery", "flag"} {
 		var seconds float64
 		var rest string
 		found := false
 		for _, line := range strings.Split(out, "\n") {
-			if v, ok := strings.CutPrefix(line, what+" "); ok {
+			if v, ok := strings.CutPrefix(line, event+" "); ok {
 				num, r, _ := strings.Cut(v, " ")
 				seconds, err = strconv.ParseFloat(num, 64)
 				found, rest = err == nil, r
 			}
 		}
 		if !found {
-			t.Errorf("node b's IDLE never reported the %s through node a:\n%s", what, out)
+			t.Errorf("node b's IDLE never reported the %s through node a:\n%s", event, out)
 			continue
 		}
 		if d := time.Duration(seconds * float64(time.Second)); d > limit {
-			t.Errorf("node b's IDLE reported the %s after %v, want within %v", what, d, limit)
+			t.Errorf("node b's IDLE reported the %s after %v, want within %v", event, d, limit)
 		}
-		t.Logf("%s through node a reached node b's IDLE after %.3f s: %s", what, seconds, rest)
+		t.Logf("%s through node a reached node b's IDLE after %.3f s: %s", event, seconds, rest)
 	}
 }

@@ -124,6 +124,7 @@ func TestFetchEnablingCondStoreAnnounces(t *testing.T) {
 	w := h.wire(t)
 	w.send(t, "a LOGIN "+jane.Address+` "`+password+`"`)
 	w.send(t, "b SELECT INBOX")
+
 	if out := w.send(t, "c FETCH 1 (MODSEQ)"); !strings.Contains(out, "* OK [HIGHESTMODSEQ ") {
 		t.Errorf("FETCH MODSEQ enabling CONDSTORE did not announce HIGHESTMODSEQ:\n%s", out)
 	}
@@ -133,6 +134,7 @@ func TestFetchEnablingCondStoreAnnounces(t *testing.T) {
 	if out := w.send(t, "e STORE 1 +FLAGS (\\Flagged)"); !strings.Contains(out, "* 1 FETCH (UID 1 FLAGS (\\Flagged) MODSEQ (") {
 		t.Errorf("STORE response lacks UID or MODSEQ:\n%s", out)
 	}
+
 	before := w.send(t, "f STATUS INBOX (HIGHESTMODSEQ)")
 	w.send(t, "g STORE 1 +FLAGS (\\Flagged)") // already set
 	w.send(t, "h STORE 2 (UNCHANGEDSINCE 1) +FLAGS (\\Seen)")
@@ -141,6 +143,7 @@ func TestFetchEnablingCondStoreAnnounces(t *testing.T) {
 		t.Errorf("STOREs that changed nothing raised HIGHESTMODSEQ: %q then %q",
 			statusLine(before), statusLine(after))
 	}
+
 	out := w.send(t, "j SEARCH RETURN (MIN) MODSEQ 1")
 	if !strings.Contains(out, "MIN 1 MODSEQ ") {
 		t.Fatalf("ESEARCH MIN:\n%s", out)
@@ -176,6 +179,7 @@ func TestGranteeCannotChangeSubscriptions(t *testing.T) {
 	if err := h.svc.SetQuota(context.Background(), store.OwnerOrg, h.org.ID, 10<<20); err != nil {
 		t.Fatal(err)
 	}
+
 	w := h.wire(t)
 	w.send(t, "a LOGIN "+jane.Address+` "`+password+`"`)
 	for _, command := range []string{
@@ -190,6 +194,7 @@ func TestGranteeCannotChangeSubscriptions(t *testing.T) {
 			t.Errorf("%s: want NO [NOPERM], got\n%s", command, out)
 		}
 	}
+
 	out := w.send(t, `e GETQUOTAROOT "Other Users/`+bob.Address+`/INBOX"`)
 	if strings.Contains(out, "Organisation/") {
 		t.Errorf("a grantee sees the owner's organisation storage:\n%s", out)

@@ -105,6 +105,7 @@ func TestCondStoreWire(t *testing.T) {
 			t.Errorf("SELECT (CONDSTORE) lacks %q:\n%s", want, out)
 		}
 	}
+
 	out = w.send(t, "c FETCH 1 (FLAGS MODSEQ)")
 	if !strings.Contains(out, "* 1 FETCH (FLAGS () MODSEQ (") {
 		t.Errorf("FETCH MODSEQ:\n%s", out)
@@ -113,6 +114,7 @@ func TestCondStoreWire(t *testing.T) {
 	if !strings.Contains(out, "* 1 FETCH (UID 1 MODSEQ (") || strings.Contains(out, "FLAGS (") {
 		t.Errorf("STORE .SILENT with CONDSTORE should report UID and MODSEQ alone:\n%s", out)
 	}
+
 	for _, bad := range []string{
 		"e SELECT INBOX (QRESYNC)",
 		"f FETCH 1 (FLAGS) (CHANGEDSINCE 0)",
@@ -325,7 +327,7 @@ func (c *wireConn) send(t *testing.T, command string) string {
 }
 
 // TestGroupMembersSeeWhoAnswered checks that when one member answers a group message over
-// IMAP, another member's session is told who did, through the $HandledBy keyword. The one
+// IMAP, another member's session receives the $HandledBy keyword that names who did. The one
 // who answers holds the read and send rights only: replying as the group marks the message,
 // while other flags are ignored (RFC 9051 section 7.1), not refused.
 func TestGroupMembersSeeWhoAnswered(t *testing.T) {

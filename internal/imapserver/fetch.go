@@ -57,13 +57,13 @@ func (s *session) Fetch(w *goimapserver.FetchWriter, numSet imap.NumSet,
 	}
 	if options.ChangedSince > 0 {
 		// RFC 7162 section 3.1.4.1: only messages whose MODSEQ is above CHANGEDSINCE.
-		kept := msgs[:0]
+		changed := msgs[:0]
 		for _, m := range msgs {
 			if uint64(m.ModSeq) > options.ChangedSince {
-				kept = append(kept, m)
+				changed = append(changed, m)
 			}
 		}
-		msgs = kept
+		msgs = changed
 	}
 	// With CONDSTORE enabled, a \Seen set by this FETCH is reported with MODSEQ
 	// (RFC 7162 section 3.2).

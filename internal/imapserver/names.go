@@ -110,9 +110,9 @@ type listEntry struct {
 	children bool
 }
 
-// entries returns every name the person can see: their own folders; for each group mailbox
-// they may read, "Shared", "Shared/<address>" and the group's folders; and for each other
-// person's mailbox granted to them, "Other Users", "Other Users/<address>" and its folders.
+// entries returns every name the person can see. These are their own folders, then
+// "Shared", "Shared/<address>" and the folders of each group mailbox they may read, then
+// "Other Users", "Other Users/<address>" and the folders of each mailbox granted to them.
 func (s *session) entries(ctx context.Context) ([]listEntry, error) {
 	own, err := s.svc().Folders(ctx, s.personID, s.personal())
 	if err != nil {

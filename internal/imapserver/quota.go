@@ -33,13 +33,13 @@ func (s *session) roots(ctx context.Context, o quotaOwner) ([]goimapserver.Quota
 		return nil, err
 	}
 	if o.ownOnly {
-		kept := roots[:0]
+		visible := roots[:0]
 		for _, r := range roots {
 			if r.Kind != store.OwnerOrg {
-				kept = append(kept, r)
+				visible = append(visible, r)
 			}
 		}
-		roots = kept
+		roots = visible
 	}
 	return quotaData(o.name, roots), nil
 }

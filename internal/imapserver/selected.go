@@ -108,7 +108,7 @@ func (s *session) Select(name string, options *imap.SelectOptions) (*imap.Select
 	// PERMANENTFLAGS lists the flags the client may change: a member with the read right
 	// only may change their own \Seen, and one with the send right also \Answered and
 	// $Forwarded, so that replies are marked. Such a member still gets [READ-WRITE], as
-	// RFC 4314 section 4 asks for anyone who may change \Seen.
+	// RFC 4314 section 4 requires for anyone who may change \Seen.
 	permanent := []imap.Flag{imap.FlagSeen}
 	if rights.Send {
 		permanent = append(permanent, imap.FlagAnswered, imap.Flag(mailbox.FlagForwarded))

@@ -241,8 +241,8 @@ func (s *Service) DeleteFolder(ctx context.Context, personID int64, ref Ref) err
 // person, so on a group mailbox it needs Write, and on another person's mailbox, opened
 // through a grant, it is not allowed.
 //
-// NOTE: members of a group mailbox share its subscriptions (RFC 3501 section 6.3.6 keeps
-// them per user); a member with the read right only cannot change them.
+// NOTE: members of a group mailbox share its subscriptions, where RFC 3501 section 6.3.6
+// keeps them per user. So a member with the read right only cannot change them.
 func (s *Service) Subscribe(ctx context.Context, personID int64, ref Ref, subscribed bool) error {
 	right := Read
 	if ref.Owner.Kind == store.OwnerGroup {

@@ -23,7 +23,7 @@ const FlagForwarded = "$Forwarded"
 
 // HandledKeywordPrefix starts the keyword that a group message gets when a member answers,
 // forwards, flags, deletes or files it: "$HandledBy." and the member's address. IMAP clients
-// that show keywords show it, so the group sees who dealt with a message.
+// that display keywords display it, so members can tell who dealt with a message.
 const HandledKeywordPrefix = "$HandledBy."
 
 // HandledKeyword returns the keyword naming the member with that address. Characters that an
@@ -72,8 +72,8 @@ func marksHandled(actions []string) bool {
 
 // Handling returns who dealt with the messages of a group mailbox, oldest first: every
 // message when messageIDs is empty, and only actions at or after since when it is not zero.
-// It needs Read on the group mailbox, so every member can see it. Reads are left out: a
-// member sees what colleagues did with a message, not when they opened it.
+// It needs Read on the group mailbox, so every member can see it. Reads are left out,
+// so members learn what colleagues did with a message, not when they opened it.
 //
 // NOTE: reading a group message still raises its MODSEQ, so a member using CONDSTORE can
 // tell that a message changed when a colleague read it, though not who read it.

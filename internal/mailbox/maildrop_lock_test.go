@@ -84,7 +84,7 @@ func TestMaildropLockOfDeadNodeLapses(t *testing.T) {
 	})
 }
 
-// A session whose lock lapsed, for example while the store was unreachable, and was taken
+// A session whose lock lapsed, for example while the store was unreachable, and was takeover
 // by another session learns so at Check and must not release the new holder's lock.
 func TestMaildropLockLostToAnotherSession(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
@@ -98,7 +98,7 @@ func TestMaildropLockLostToAnotherSession(t *testing.T) {
 			"UPDATE pop3_locks SET expires_at = 1"); err != nil {
 			t.Fatalf("expire the lock: %v", err)
 		}
-		taken, err := b.Acquire(t.Context(), jane.ID)
+		takeover, err := b.Acquire(t.Context(), jane.ID)
 		if err != nil {
 			t.Fatalf("Acquire on node b of the lapsed lock: %v", err)
 		}
@@ -108,10 +108,10 @@ func TestMaildropLockLostToAnotherSession(t *testing.T) {
 		if err := lost.Release(); err != nil {
 			t.Errorf("Release by the former holder: %v", err)
 		}
-		if err := taken.Check(t.Context()); err != nil {
+		if err := takeover.Check(t.Context()); err != nil {
 			t.Errorf("Check by the new holder after the former holder's Release: %v", err)
 		}
-		taken.Release()
+		takeover.Release()
 	})
 }
 
@@ -125,11 +125,11 @@ func TestReleaseEarlierRunDropsOnlyOwnLocks(t *testing.T) {
 			t.Fatalf("Acquire on node a: %v", err)
 		}
 		defer abandoned.Release()
-		kept, err := other.Acquire(t.Context(), john.ID)
+		otherNodeLock, err := other.Acquire(t.Context(), john.ID)
 		if err != nil {
 			t.Fatalf("Acquire on node b: %v", err)
 		}
-		defer kept.Release()
+		defer otherNodeLock.Release()
 
 		restarted := newLocks(t, e.st, "node-a")
 		n, err := restarted.ReleaseEarlierRun(t.Context())
@@ -144,7 +144,7 @@ func TestReleaseEarlierRunDropsOnlyOwnLocks(t *testing.T) {
 			t.Fatalf("Acquire after restart: %v", err)
 		}
 		lock.Release()
-		if err := kept.Check(t.Context()); err != nil {
+		if err := otherNodeLock.Check(t.Context()); err != nil {
 			t.Errorf("node b's lock after node a restarted: %v", err)
 		}
 	})

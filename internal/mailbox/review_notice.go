@@ -11,11 +11,11 @@ import (
 	"github.com/cjsm/cjsm/internal/store"
 )
 
-// RemindGroupReviews asks the owners of each group mailbox to confirm the members that were
-// neither added nor confirmed within interval before now. The owners of a group mailbox are
+// RemindGroupReviews files a reminder for the owners of each group mailbox to confirm the
+// members that were neither added nor confirmed within interval before now. The owners of a group mailbox are
 // the active administrators (role org-admin) of its organisation. Each gets a notice in
-// their INBOX that lists those members and how to confirm them. A group's owners are asked
-// at most once per interval, across every node that shares the store. It returns the number
+// their INBOX that lists those members and how to confirm them. A group's owners get
+// one reminder per interval at most, across every node that shares the store. It returns the number
 // of notices filed. An interval of 0 or less turns the reminders off.
 func (s *Service) RemindGroupReviews(ctx context.Context, interval time.Duration, from string,
 	now time.Time) (int, error) {

@@ -21,8 +21,8 @@ func init() { starters = append(starters, startMailboxAccess) }
 
 // filed is the queue's hook after local copies commit: wake the IMAP sessions that watch
 // those folders, and index the text for SEARCH. With the indexer running, indexing happens
-// after the SMTP reply, in batches; a message it has not reached, or that does not fit its
-// queue, is indexed by the first SEARCH of its folder, so nothing is lost.
+// after the SMTP reply, in batches. A message it has not reached, or that does not fit its
+// queue, is indexed by the first SEARCH of its folder, so no message goes unsearchable.
 func (n *Node) filed(ctx context.Context, messageID int64, mailboxIDs []int64, data []byte) {
 	for _, id := range mailboxIDs {
 		n.Mailboxes.Changed(id)
@@ -46,10 +46,10 @@ func (n *Node) filed(ctx context.Context, messageID int64, mailboxIDs []int64, d
 	}
 }
 
-// indexBatch is the most messages the indexer writes in one transaction, and
-// maxIndexBytes the most octets of messages waiting for it, so that a burst of large
-// messages cannot hold much memory. In one run each of bench/mailbox.sh, batches of 100
-// delivered 1.3 to 1.4 times the messages a second of batches of 10, on both stores.
+// indexBatch is the largest number of messages the indexer writes in one transaction. In one
+// run each of bench/mailbox.sh, batches of 100 delivered 1.3 to 1.4 times as many messages
+// a second as batches of 10, on both stores. maxIndexBytes caps the octets of messages
+// waiting for the indexer, so that a burst of large messages cannot hold much memory.
 const (
 	indexBatch    = 100
 	maxIndexBytes = 64 << 20
@@ -87,12 +87,12 @@ func (n *Node) runIndexer(ctx context.Context) {
 }
 
 // quotaAfterFiling files the quota notice of a mailbox that a message just filed took to 90%
-// or more, at most once a day from this node.
+// or more. warnQuota limits the notices to one a day per mailbox.
 func (n *Node) quotaAfterFiling(ctx context.Context, ownerKind string, ownerID int64, address string) {
 	o := mailbox.Owner{Kind: ownerKind, ID: ownerID}
 	u, err := n.Mailboxes.Usage(ctx, o)
 	if err != nil {
-		n.Log.Error("cannot read quota usage after filing", "rcpt", address, "err", err)
+		n.Log.Error("reading quota usage after filing failed", "rcpt", address, "err", err)
 		return
 	}
 	if u.NearlyFull() {
@@ -101,8 +101,8 @@ func (n *Node) quotaAfterFiling(ctx context.Context, ownerKind string, ownerID i
 }
 
 // checkQuota checks a local recipient's quota for a message of size octets, for the relay. A
-// mailbox at 90% or more gets a warning in its INBOX, at most once a day from this node. A
-// message whose size RCPT did not know can take a mailbox past its limit in one step;
+// mailbox at 90% or more gets a warning in its INBOX, one a day at most (warnQuota). A
+// message whose size RCPT did not know can take a mailbox past its limit in one step, and
 // quotaAfterFiling warns then.
 func (n *Node) checkQuota(ctx context.Context, ownerKind string, ownerID, size int64, address string) (nearlyFull bool, err error) {
 	o := mailbox.Owner{Kind: ownerKind, ID: ownerID}
@@ -127,14 +127,14 @@ func (n *Node) warnQuota(ctx context.Context, o mailbox.Owner, u mailbox.Usage, 
 	due, err := n.Store.ClaimNotice(ctx, "quota", fmt.Sprintf("%s:%d", o.Kind, o.ID), now,
 		now.Add(-24*time.Hour))
 	if err != nil {
-		n.Log.Error("cannot record the quota warning; not filing it", "rcpt", address, "err", err)
+		n.Log.Error("quota warning not filed: recording it in the store failed", "rcpt", address, "err", err)
 		return
 	}
 	if !due {
 		return
 	}
 	if err := n.Mailboxes.NotifyQuota(ctx, o, u, address, "postmaster@"+n.Config.Hostname); err != nil {
-		n.Log.Error("cannot file quota warning", "rcpt", address, "err", err)
+		n.Log.Error("filing the quota warning failed", "rcpt", address, "err", err)
 	}
 }
 
